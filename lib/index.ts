@@ -1,0 +1,19 @@
+/**
+ * nestjs-grpc-transport's public API. Everything a user imports comes from here; modules not
+ * re-exported are internal.
+ */
+export { Status, statusName, isStatus, statusFromHttpStatus, statusFromRstCode } from './protocol/status.js';
+export { GrpcError, type AnyMessage, encodeRpcStatus, decodeRpcStatus, type RpcStatus } from './protocol/grpc-error.js';
+export { Metadata, type MetadataValue, type MetadataInit } from './protocol/metadata.js';
+export { type Encoding, SUPPORTED_ENCODINGS } from './protocol/compression.js';
+export { DEFAULT_MAX_RECEIVE_MESSAGE_SIZE } from './protocol/envelope.js';
+export {
+  toServiceDescriptor,
+  DEFAULT_CONVERSION,
+  type MethodDescriptor,
+  type ServiceDescriptor,
+  type Stub,
+  type MethodsOf,
+} from './protocol/stub.js';
+export { loadStub, loadStubs, loadProtoRoot, type LoadOptions } from './protocol/load-stub.js';
+export { VERSION } from './protocol/version.js';

@@ -1,0 +1,75 @@
+/**
+ * Loading stubs straight from `.proto` files with protobufjs, so no code generation step is
+ * needed: `loadStub('protos/example.proto', 'nameko.example')`.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { DEFAULT_CONVERSION, fromProtobufService, type ServiceDescriptor } from './stub.js';
+
+/** Options for reading `.proto` files. */
+export interface LoadOptions {
+  /** Folders searched, in order, for imported files; the importing file's folder is always searched first. */
+  includeDirs?: string[];
+  /** Keep field names as written in the proto (default true); false converts them to camelCase. */
+  keepCase?: boolean;
+  /** How messages convert to plain objects; defaults to {@link DEFAULT_CONVERSION}. */
+  conversion?: protobuf.IConversionOptions;
+}
+
+/** The protos this package ships (google/rpc/*), found from this module's location in lib/ or dist/lib/. */
+function bundledProtoDirs(): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return [path.resolve(here, '../../protos'), path.resolve(here, '../../../protos')].filter((dir) => existsSync(dir));
+}
+
+/** Reads proto files into a resolved protobufjs Root. Missing files and syntax errors throw with the file named. */
+export function loadProtoRoot(files: string | string[], options: LoadOptions = {}): protobuf.Root {
+  const root = new protobuf.Root();
+  const searchDirs = [...(options.includeDirs ?? []), ...bundledProtoDirs()];
+  root.resolvePath = (origin, target) => {
+    if (path.isAbsolute(target)) return target;
+    const candidates = [origin ? path.resolve(path.dirname(origin), target) : path.resolve(target)];
+    for (const dir of searchDirs) candidates.push(path.resolve(dir, target));
+    return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
+  };
+  root.loadSync(files, { keepCase: options.keepCase ?? true });
+  root.resolveAll();
+  return root;
+}
+
+function servicesIn(namespace: protobuf.NamespaceBase, out: protobuf.Service[]): protobuf.Service[] {
+  for (const nested of namespace.nestedArray) {
+    if (nested instanceof protobuf.Service) out.push(nested);
+    else if (nested instanceof protobuf.Namespace) servicesIn(nested, out);
+  }
+  return out;
+}
+
+/**
+ * The stub of one service, by its full name (`package.Service`), from `.proto` files. Throws a
+ * TypeError listing the services found when the name matches none.
+ */
+export function loadStub(files: string | string[], serviceName: string, options: LoadOptions = {}): ServiceDescriptor {
+  const stubs = loadStubs(files, undefined, options);
+  const stub = stubs[serviceName.replace(/^\./, '')];
+  if (stub === undefined) {
+    throw new TypeError(`No service ${serviceName} in ${String(files)}; found: ${Object.keys(stubs).join(', ') || 'none'}`);
+  }
+  return stub;
+}
+
+/**
+ * The stubs of every service in the files (or only those in `packageName` and its
+ * sub-packages), keyed by full service name.
+ */
+export function loadStubs(files: string | string[], packageName?: string, options: LoadOptions = {}): Record<string, ServiceDescriptor> {
+  const root = loadProtoRoot(files, options);
+  const stubs: Record<string, ServiceDescriptor> = {};
+  for (const service of servicesIn(root, [])) {
+    const stub = fromProtobufService(service, options.conversion ?? DEFAULT_CONVERSION);
+    if (packageName === undefined || stub.name.startsWith(`${packageName}.`)) stubs[stub.name] = stub;
+  }
+  return stubs;
+}
