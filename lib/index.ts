@@ -17,3 +17,13 @@ export {
 } from './protocol/stub.js';
 export { loadStub, loadStubs, loadProtoRoot, type LoadOptions } from './protocol/load-stub.js';
 export { VERSION } from './protocol/version.js';
+export {
+  GrpcServer,
+  type GrpcServerOptions,
+  type ServerCredentials,
+  type ShutdownOptions,
+} from './server/grpc-server.js';
+export { GrpcContext } from './server/grpc-context.js';
+export { type ErrorHandler, UNEXPECTED_ERROR_MESSAGE } from './server/error-mapping.js';
+export { type SingleResult, type StreamResult } from './server/handler-result.js';
+export { type MessageStream } from './transport/message-source.js';

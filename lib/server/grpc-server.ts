@@ -1,0 +1,297 @@
+/**
+ * `GrpcServer`, the standalone gRPC server on node:http2: services are added from stubs and
+ * implementation objects, calls are routed by path, and shutdown drains in-flight calls.
+ */
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { type Encoding, parseAcceptEncoding, parseEncodingHeader } from '../protocol/compression.js';
+import { DEFAULT_MAX_RECEIVE_MESSAGE_SIZE } from '../protocol/envelope.js';
+import { GrpcError } from '../protocol/grpc-error.js';
+import { checkRequestHeaders, httpErrorHeaders, type ReceivedHeaders, trailersOnly } from '../protocol/headers.js';
+import { Metadata } from '../protocol/metadata.js';
+import { Status } from '../protocol/status.js';
+import { type MethodDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
+import { parseTimeout } from '../protocol/timeout.js';
+import { ErrorMapper, type ErrorHandler } from './error-mapping.js';
+import { type CallHandler, type CallSettings, ServerCall } from './server-call.js';
+import { parseListenAddress, peerAddress } from './addresses.js';
+import { implementationFor } from './implementation.js';
+
+/** TLS settings of a server. PEM strings or Buffers. */
+export interface ServerCredentials {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA certificates that client certificates must chain to (mutual TLS). */
+  ca?: string | Buffer;
+  /** Refuse clients that present no valid certificate (default false). */
+  requireClientCert?: boolean;
+}
+
+/** Options of a GrpcServer; every one has a default. */
+export interface GrpcServerOptions {
+  /** Largest request message accepted, in bytes, before and after decompression (default 4 MiB; -1 for none). */
+  maxReceiveMessageSize?: number;
+  /** Largest response message sent, in bytes (default -1: no limit, as in the reference implementation). */
+  maxSendMessageSize?: number;
+  /** Response compression used whenever the client accepts it (default identity). */
+  compression?: Encoding;
+  /** Bytes an Observable-producing streaming handler may get ahead of a slow client before the call fails RESOURCE_EXHAUSTED (default 16 MiB). */
+  maxBufferedResponseBytes?: number;
+  /** Add a google.rpc.DebugInfo (stack and message) to UNKNOWN errors from unexpected throws (default false: never in production). */
+  includeErrorDetails?: boolean;
+  /** TLS; plaintext HTTP/2 (h2c) without it. */
+  credentials?: ServerCredentials;
+  /** Concurrent calls per connection, advertised as SETTINGS_MAX_CONCURRENT_STREAMS (default 1000). */
+  maxConcurrentStreams?: number;
+  /** Largest request header list in bytes, advertised as SETTINGS_MAX_HEADER_LIST_SIZE (default 16 KiB). */
+  maxHeaderListSize?: number;
+}
+
+/** Options of `shutdown`. */
+export interface ShutdownOptions {
+  /** How long in-flight calls may run on before they are cancelled (default 10 000 ms). */
+  graceMs?: number;
+}
+
+/** A method's registration: its descriptor and the function that serves it. */
+interface Route {
+  method: MethodDescriptor;
+  handler: CallHandler;
+}
+
+/** The server's life cycle. */
+enum ServerState {
+  Idle,
+  Listening,
+  Draining,
+  Stopped,
+}
+
+/**
+ * A gRPC server. Add services before or after `listen`; `listen` binds one address and resolves
+ * with the port. `shutdown` is graceful (GOAWAY, in-flight calls may finish within the grace,
+ * then they are cancelled); `forceShutdown` cancels everything now. Both are idempotent.
+ */
+export class GrpcServer {
+  private readonly routes = new Map<string, Route>();
+  private readonly services = new Set<string>();
+  private readonly calls = new Set<ServerCall>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly errors: ErrorMapper;
+  private readonly settings: CallSettings;
+  private http2Server: http2.Http2Server | http2.Http2SecureServer | undefined;
+  private state = ServerState.Idle;
+  private idle: (() => void) | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly options: GrpcServerOptions = {}) {
+    this.errors = new ErrorMapper(options.includeErrorDetails ?? false);
+    this.settings = {
+      maxReceiveMessageSize: options.maxReceiveMessageSize ?? DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
+      maxSendMessageSize: options.maxSendMessageSize ?? -1,
+      defaultCompression: options.compression ?? 'identity',
+      maxBufferedResponseBytes: options.maxBufferedResponseBytes ?? 16 * 1024 * 1024,
+      errors: this.errors,
+    };
+  }
+
+  /**
+   * Serves a service: `implementation` has one method per RPC, named as in the proto or as the
+   * camelCase form of it. RPCs it lacks answer UNIMPLEMENTED. Returns the RPC names served.
+   */
+  addService<S extends Stub>(stub: S, implementation: object): string[] {
+    const service = toServiceDescriptor(stub);
+    this.services.add(service.name);
+    const served: string[] = [];
+    for (const method of Object.values(service.methods)) {
+      const handler = implementationFor(implementation, method.name);
+      if (handler === undefined) continue;
+      this.addMethod(method, handler);
+      served.push(method.name);
+    }
+    return served;
+  }
+
+  /** Serves one method with a handler; a second registration of the same path throws. */
+  addMethod(method: MethodDescriptor, handler: CallHandler): void {
+    if (this.routes.has(method.path)) throw new Error(`A handler for ${method.path} is already registered`);
+    this.services.add(method.service);
+    this.routes.set(method.path, { method, handler });
+  }
+
+  /**
+   * Maps errors of a domain class (and its subclasses) thrown by handlers to the GrpcError the
+   * client receives; unmapped non-GrpcErrors become UNKNOWN with a generic message.
+   */
+  registerErrorHandler<E>(errorClass: abstract new (...args: any[]) => E, handler: ErrorHandler<E>): void {
+    this.errors.register(errorClass, handler);
+  }
+
+  /** Binds `host:port` (port 0 picks a free one; `[::1]:0` for IPv6) and resolves with the bound port. Only one address per server. */
+  async listen(address: string): Promise<number> {
+    if (this.state !== ServerState.Idle) throw new Error('GrpcServer.listen may be called once, before shutdown');
+    const { host, port } = parseListenAddress(address);
+    const server = this.createHttp2Server();
+    this.http2Server = server;
+    this.state = ServerState.Listening;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => undefined);
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** The bound port, once listening. */
+  get port(): number | undefined {
+    const address = this.http2Server?.address();
+    return typeof address === 'object' && address !== null ? address.port : undefined;
+  }
+
+  private createHttp2Server(): http2.Http2Server | http2.Http2SecureServer {
+    const settings: http2.Settings = {
+      maxConcurrentStreams: this.options.maxConcurrentStreams ?? 1000,
+      maxHeaderListSize: this.options.maxHeaderListSize ?? 16 * 1024,
+    };
+    const credentials = this.options.credentials;
+    const server = credentials
+      ? http2.createSecureServer({
+          settings,
+          cert: credentials.cert,
+          key: credentials.key,
+          ca: credentials.ca,
+          requestCert: credentials.ca !== undefined || credentials.requireClientCert === true,
+          rejectUnauthorized: credentials.requireClientCert === true,
+          allowHTTP1: false,
+        })
+      : http2.createServer({ settings });
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.on('error', () => undefined);
+      session.on('close', () => this.sessions.delete(session));
+      if (this.state !== ServerState.Listening) session.close();
+    });
+    server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+      this.onStream(stream, headers, rawHeaders),
+    );
+    return server;
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: ReceivedHeaders, rawHeaders: string[]): void {
+    stream.on('error', () => undefined);
+    const verdict = checkRequestHeaders(headers);
+    if (verdict.kind === 'http-error') {
+      this.refuse(stream, httpErrorHeaders(verdict.httpStatus, verdict.message));
+      return;
+    }
+    if (verdict.kind === 'grpc-error') return this.refuseWith(stream, verdict.error);
+    const route = this.routes.get(verdict.path);
+    if (route === undefined) {
+      const message = this.services.has(verdict.service)
+        ? `Method not found: ${verdict.service}/${verdict.method}`
+        : `Service not found: ${verdict.service}`;
+      return this.refuseWith(stream, new GrpcError(Status.UNIMPLEMENTED, message));
+    }
+    if (this.state !== ServerState.Listening) {
+      return this.refuseWith(stream, new GrpcError(Status.UNAVAILABLE, 'The server is shutting down'));
+    }
+    const timeoutHeader = headers['grpc-timeout'];
+    let deadlineAt: number | undefined;
+    if (timeoutHeader !== undefined) {
+      const timeout = parseTimeout(String(timeoutHeader));
+      if (timeout === undefined) {
+        return this.refuseWith(stream, new GrpcError(Status.INTERNAL, `Invalid grpc-timeout header ${JSON.stringify(timeoutHeader)}`));
+      }
+      deadlineAt = Date.now() + timeout;
+    }
+    let requestEncoding: Encoding;
+    try {
+      requestEncoding = parseEncodingHeader(headers['grpc-encoding'] as string | undefined);
+    } catch (error) {
+      return this.refuseWith(stream, error as GrpcError);
+    }
+    const socket = stream.session?.socket;
+    const tlsSocket = socket !== undefined && 'getPeerCertificate' in socket ? (socket as TLSSocket) : undefined;
+    const certificate = tlsSocket?.getPeerCertificate();
+    const call = new ServerCall(
+      {
+        stream,
+        method: route.method,
+        handler: route.handler,
+        metadata: Metadata.fromRawHeaders(rawHeaders),
+        requestEncoding,
+        acceptedEncodings: parseAcceptEncoding(headers['grpc-accept-encoding'] as string | undefined),
+        deadlineAt,
+        peer: peerAddress(socket?.remoteAddress, socket?.remotePort),
+        peerCertificate: certificate !== undefined && Object.keys(certificate).length > 0 ? certificate : undefined,
+      },
+      this.settings,
+      (done) => this.onCallClosed(done),
+    );
+    this.calls.add(call);
+    call.start();
+  }
+
+  private refuseWith(stream: http2.ServerHttp2Stream, error: GrpcError): void {
+    this.refuse(stream, trailersOnly({ code: error.code, message: error.message, details: error.details, metadata: error.metadata }));
+  }
+
+  /** Answers with one header block ending the stream, and asks a client still sending to stop. */
+  private refuse(stream: http2.ServerHttp2Stream, block: http2.OutgoingHttpHeaders): void {
+    if (stream.destroyed) return;
+    stream.respond(block, { endStream: true });
+    if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }
+
+  private onCallClosed(call: ServerCall): void {
+    this.calls.delete(call);
+    if (this.calls.size === 0) this.idle?.();
+  }
+
+  /**
+   * Stops accepting connections and calls (GOAWAY on every connection; calls arriving later fail
+   * UNAVAILABLE), lets in-flight calls finish for up to `graceMs`, then cancels the rest and
+   * closes every connection. Resolves when the server is closed. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.stopped !== undefined) return this.stopped;
+    this.stopped = this.drain(options.graceMs ?? 10_000);
+    return this.stopped;
+  }
+
+  private async drain(graceMs: number): Promise<void> {
+    const server = this.http2Server;
+    if (server === undefined) {
+      this.state = ServerState.Stopped;
+      return;
+    }
+    this.state = ServerState.Draining;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    if (this.calls.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+    }
+    this.forceShutdown();
+    await closed;
+  }
+
+  /** Cancels every call (the handlers' signals abort; clients see UNAVAILABLE or CANCELLED) and closes every connection now. Idempotent. */
+  forceShutdown(): void {
+    if (this.state === ServerState.Stopped) return;
+    this.state = ServerState.Stopped;
+    const reason = new GrpcError(Status.UNAVAILABLE, 'The server was shut down');
+    for (const call of [...this.calls]) call.cancel(reason);
+    for (const session of this.sessions) session.destroy();
+    this.http2Server?.close();
+    this.stopped ??= Promise.resolve();
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * One incoming call on the server: reads the request messages, runs the handler, writes the
+ * response messages and ends the stream with a status, honouring the deadline, client
+ * cancellation and shutdown.
+ */
+import http2 from 'node:http2';
+import type { PeerCertificate } from 'node:tls';
+import type { Encoding } from '../protocol/compression.js';
+import { GrpcError } from '../protocol/grpc-error.js';
+import { type CallStatus, responseHeaders, trailers, trailersOnly } from '../protocol/headers.js';
+import type { Metadata } from '../protocol/metadata.js';
+import { Status } from '../protocol/status.js';
+import type { MethodDescriptor } from '../protocol/stub.js';
+import { DeadlineTimer } from '../transport/deadline.js';
+import { MessageReader, type MessageSink } from '../transport/message-reader.js';
+import { MessageSource } from '../transport/message-source.js';
+import { MessageWriter } from '../transport/message-writer.js';
+import type { ErrorMapper } from './error-mapping.js';
+import { type CallControl, GrpcContext } from './grpc-context.js';
+import { singleValue, streamValues, type ValueSink } from './handler-result.js';
+
+/** A handler as the server calls it: the request (or the request stream) and the context. */
+export type CallHandler = (request: any, context: GrpcContext) => unknown;
+
+/** Server-wide settings a call needs. */
+export interface CallSettings {
+  maxReceiveMessageSize: number;
+  maxSendMessageSize: number;
+  /** The response encoding used when the client accepts it and the handler chose none. */
+  defaultCompression: Encoding;
+  /** Bytes an Observable-producing handler may get ahead of the peer before the call fails RESOURCE_EXHAUSTED. */
+  maxBufferedResponseBytes: number;
+  errors: ErrorMapper;
+}
+
+/** What the server learned from the request headers. */
+export interface CallInit {
+  stream: http2.ServerHttp2Stream;
+  method: MethodDescriptor;
+  handler: CallHandler;
+  metadata: Metadata;
+  requestEncoding: Encoding;
+  acceptedEncodings: ReadonlySet<string>;
+  /** The deadline as `Date.now()` milliseconds, if the client set one. */
+  deadlineAt: number | undefined;
+  peer: string;
+  peerCertificate: PeerCertificate | undefined;
+}
+
+/** Where the response side of a call stands. */
+enum ResponseState {
+  /** Nothing sent yet: an error can still go as a trailers-only response. */
+  Pending,
+  /** Response headers sent; messages may follow. */
+  HeadersSent,
+  /** The status was sent, or the stream was reset. */
+  Closed,
+}
+
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+
+/**
+ * Runs one call from request headers to status. `onClose` is called once when the call is over,
+ * whatever the outcome.
+ */
+export class ServerCall implements CallControl {
+  private state = ResponseState.Pending;
+  private readonly abort = new AbortController();
+  private readonly context: GrpcContext;
+  private readonly deadline: DeadlineTimer | undefined;
+  private responseEncoding: Encoding;
+  private compressMessages = true;
+  private writer: MessageWriter<unknown> | undefined;
+  private readonly stream: http2.ServerHttp2Stream;
+
+  constructor(
+    private readonly init: CallInit,
+    private readonly settings: CallSettings,
+    private readonly onClose: (call: ServerCall) => void,
+  ) {
+    this.stream = init.stream;
+    this.responseEncoding = this.acceptable(settings.defaultCompression);
+    this.context = new GrpcContext({
+      metadata: init.metadata,
+      path: init.method.path,
+      peer: init.peer,
+      deadline: init.deadlineAt === undefined ? undefined : new Date(init.deadlineAt),
+      signal: this.abort.signal,
+      peerCertificate: init.peerCertificate,
+      control: this,
+    });
+    this.stream.on('error', () => undefined);
+    this.stream.on('close', () => this.onStreamClose());
+    this.deadline =
+      init.deadlineAt === undefined
+        ? undefined
+        : new DeadlineTimer(init.deadlineAt, () => this.fail(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')));
+  }
+
+  /** The encodings the client accepts for responses. */
+  get acceptedEncodings(): ReadonlySet<string> {
+    return this.init.acceptedEncodings;
+  }
+
+  /** Whether the response headers went out. */
+  get headersSent(): boolean {
+    return this.state !== ResponseState.Pending;
+  }
+
+  /** Starts reading the request and runs the handler. */
+  start(): void {
+    if (this.state === ResponseState.Closed) return;
+    void this.run();
+  }
+
+  /** Ends the call from outside (shutdown): the handler's signal aborts and the stream is reset. */
+  cancel(reason: GrpcError): void {
+    if (this.state === ResponseState.Closed) return;
+    this.close();
+    this.abort.abort(reason);
+    if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+  }
+
+  sendInitialMetadata(metadata: Metadata): void {
+    this.sendHeaders(metadata);
+  }
+
+  setResponseEncoding(encoding: Encoding): void {
+    this.responseEncoding = this.acceptable(encoding);
+  }
+
+  setMessageCompression(enabled: boolean): void {
+    this.compressMessages = enabled;
+  }
+
+  private acceptable(encoding: Encoding): Encoding {
+    return this.init.acceptedEncodings.has(encoding) ? encoding : 'identity';
+  }
+
+  private readRequests<T>(sink: MessageSink<T>): void {
+    const reader = new MessageReader<T>(
+      {
+        encoding: this.init.requestEncoding,
+        maxMessageSize: this.settings.maxReceiveMessageSize,
+        deserialize: this.init.method.deserializeRequest,
+        kind: 'request',
+      },
+      sink,
+    );
+    this.stream.on('data', (chunk: Buffer) => reader.push(chunk));
+    this.stream.on('end', () => reader.end());
+  }
+
+  /** The one request of a unary-request method; anything but exactly one message is UNIMPLEMENTED. */
+  private unaryRequest(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let request: { value: unknown } | undefined;
+      this.readRequests({
+        message: (value) => {
+          if (request !== undefined) reject(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received more than one'));
+          else request = { value };
+        },
+        end: () => {
+          if (request === undefined) reject(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received none'));
+          else resolve(request.value);
+        },
+        error: (error) => reject(error),
+      });
+    });
+  }
+
+  private requestStream(): MessageSource<unknown> {
+    const source = new MessageSource<unknown>({
+      pause: () => this.stream.pause(),
+      resume: () => this.stream.resume(),
+      release: () => undefined,
+    });
+    this.abort.signal.addEventListener('abort', () => source.fail(this.abort.signal.reason), { once: true });
+    this.readRequests({
+      message: (value) => source.push(value),
+      end: () => source.end(),
+      error: (error) => {
+        source.fail(error);
+        this.fail(error);
+      },
+    });
+    return source;
+  }
+
+  private async run(): Promise<void> {
+    const { method, handler } = this.init;
+    try {
+      let result: unknown;
+      if (method.requestStream) {
+        result = handler(this.requestStream().stream, this.context);
+      } else {
+        const request = await this.unaryRequest();
+        if (this.state === ResponseState.Closed) return;
+        result = handler(request, this.context);
+      }
+      if (method.responseStream) {
+        await streamValues(result as never, this.valueSink(), this.abort.signal);
+      } else {
+        const value = await singleValue(result, this.abort.signal);
+        this.writeMessage(value ?? {});
+      }
+      await this.writer?.flushed();
+      this.finish({
+        code: this.context.code ?? Status.OK,
+        message: this.context.statusMessage,
+        details: [],
+        metadata: this.context.trailingMetadata,
+      });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Writes one response message, sending the headers first; the writer is made then, with the encoding chosen by that time. */
+  private writeMessage(value: unknown): void {
+    if (this.state === ResponseState.Closed) throw this.abort.signal.reason ?? new GrpcError(Status.CANCELLED, 'Call ended');
+    if (this.state === ResponseState.Pending) this.sendHeaders(undefined);
+    this.writer ??= new MessageWriter(this.stream, {
+      serialize: this.init.method.serializeResponse,
+      encoding: this.responseEncoding,
+      maxMessageSize: this.settings.maxSendMessageSize,
+      kind: 'response',
+    });
+    this.writer.write(value, this.compressMessages);
+  }
+
+  private valueSink(): ValueSink<unknown> {
+    const limit = this.settings.maxBufferedResponseBytes;
+    const call = this;
+    return {
+      write: (value) => this.writeMessage(value),
+      get needsDrain() {
+        return call.writer?.needsDrain ?? false;
+      },
+      drained: async () => call.writer?.drained(),
+      checkBuffer: () => {
+        if ((call.writer?.bufferedBytes ?? 0) > limit) {
+          throw new GrpcError(
+            Status.RESOURCE_EXHAUSTED,
+            `Response buffer limit exceeded: the handler produced more than ${limit} bytes the client has not yet read`,
+          );
+        }
+      },
+    };
+  }
+
+  private sendHeaders(metadata: Metadata | undefined): void {
+    if (this.state !== ResponseState.Pending || this.stream.destroyed) return;
+    this.state = ResponseState.HeadersSent;
+    this.stream.respond(responseHeaders(this.responseEncoding, metadata), { waitForTrailers: true });
+  }
+
+  /** Ends the call with an error status, mapping unexpected errors; the handler's signal aborts. */
+  private fail(error: unknown): void {
+    if (this.state === ResponseState.Closed) return;
+    const grpcError = this.settings.errors.toGrpcError(error);
+    const metadata = this.context.trailingMetadata.clone().merge(grpcError.metadata);
+    this.finish({ code: grpcError.code, message: grpcError.message, details: grpcError.details, metadata });
+  }
+
+  private finish(status: CallStatus): void {
+    if (this.state === ResponseState.Closed) return;
+    const previous = this.state;
+    this.close();
+    if (status.code !== Status.OK) this.abort.abort(new GrpcError(status.code, status.message));
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    // Once the response is complete, a client still sending is asked to stop, without error (RFC 9113 8.1).
+    const stopPeer = () => {
+      if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+    };
+    if (previous === ResponseState.Pending) {
+      stream.respond(trailersOnly(status), { endStream: true });
+      stopPeer();
+    } else {
+      stream.once('wantTrailers', () => {
+        stream.sendTrailers(trailers(status));
+        stopPeer();
+      });
+      stream.end();
+    }
+  }
+
+  private close(): void {
+    this.state = ResponseState.Closed;
+    this.deadline?.cancel();
+    this.onClose(this);
+  }
+
+  private onStreamClose(): void {
+    if (this.state === ResponseState.Closed) return;
+    const code = this.stream.rstCode;
+    this.close();
+    const reason =
+      code === NGHTTP2_CANCEL || code === NGHTTP2_NO_ERROR || code === undefined
+        ? new GrpcError(Status.CANCELLED, 'The client cancelled the call')
+        : new GrpcError(Status.CANCELLED, `The call was reset with HTTP/2 error ${code}`);
+    this.abort.abort(reason);
+  }
+}
