@@ -75,7 +75,7 @@ export function startRaw(session: http2.ClientHttp2Session, headers: http2.Outgo
   const chunks: Buffer[] = [];
   const result: RawResponse = { headers: {}, rawHeaders: [], data: Buffer.alloc(0), trailers: undefined, rawTrailers: undefined, rstCode: undefined };
   const headersReceived = new Promise<http2.IncomingHttpHeaders>((resolve) => {
-    stream.on('response', (received, _flags, raw: string[]) => {
+    stream.on('response', (received: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
       result.headers = received;
       result.rawHeaders = raw;
       resolve(received);
