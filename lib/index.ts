@@ -27,3 +27,15 @@ export { GrpcContext } from './server/grpc-context.js';
 export { type ErrorHandler, UNEXPECTED_ERROR_MESSAGE } from './server/error-mapping.js';
 export { type SingleResult, type StreamResult } from './server/handler-result.js';
 export { type MessageStream } from './transport/message-source.js';
+export { GrpcClient } from './client/grpc-client.js';
+export type {
+  GrpcClientOptions,
+  CallOptions,
+  ClientCredentials,
+  BackoffOptions,
+  Interceptor,
+  CallInfo,
+} from './client/client-options.js';
+export type { CallHandle, UnaryCallHandle, StreamingCallHandle, RpcMethods, RpcCallMethods, CamelCase } from './client/client-types.js';
+export type { RequestStream } from './client/client-call.js';
+export type { CallStatus } from './protocol/headers.js';

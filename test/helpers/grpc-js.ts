@@ -65,3 +65,39 @@ export function collect(call: grpc.ClientReadableStream<any> | grpc.ClientDuplex
     call.on('status', (status: grpc.StatusObject) => resolve({ messages, status, error }));
   });
 }
+
+/** The seed's example service implemented on a @grpc/grpc-js server, the reference our client is checked against. */
+export const grpcJsExampleImplementation: grpc.UntypedServiceImplementation = {
+  unary_unary(call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) {
+    callback(null, { message: call.request.value.repeat(call.request.multiplier || 1), seqno: 0 });
+  },
+  unary_stream(call: grpc.ServerWritableStream<any, any>) {
+    const message = call.request.value.repeat(call.request.multiplier || 1);
+    call.write({ message, seqno: 1 });
+    call.write({ message, seqno: 2 });
+    call.end();
+  },
+  stream_unary(call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<any>) {
+    const messages: string[] = [];
+    call.on('data', (request: any) => messages.push(request.value.repeat(request.multiplier || 1)));
+    call.on('end', () => callback(null, { message: messages.join(','), seqno: 0 }));
+  },
+  stream_stream(call: grpc.ServerDuplexStream<any, any>) {
+    let seqno = 0;
+    call.on('data', (request: any) => call.write({ message: request.value.repeat(request.multiplier || 1), seqno: ++seqno }));
+    call.on('end', () => call.end());
+  },
+};
+
+/** Starts a @grpc/grpc-js server on 127.0.0.1:0 with the given implementation of nameko.example (default: the seed's). */
+export async function startGrpcJsServer(
+  implementation: grpc.UntypedServiceImplementation = grpcJsExampleImplementation,
+  options: grpc.ServerOptions = {},
+): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server(options);
+  server.addService(exampleClientConstructor().service, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return { server, port };
+}

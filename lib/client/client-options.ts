@@ -1,0 +1,86 @@
+/**
+ * Options of clients and of single calls, and the interceptor type.
+ */
+import type { Encoding } from '../protocol/compression.js';
+import type { CallStatus } from '../protocol/headers.js';
+import type { Metadata, MetadataInit } from '../protocol/metadata.js';
+import type { MethodDescriptor } from '../protocol/stub.js';
+
+/** TLS settings of a client. Any of them turns TLS on; PEM strings or Buffers. */
+export interface ClientCredentials {
+  /** CA certificates the server's certificate must chain to (default: Node's trusted roots). */
+  ca?: string | Buffer;
+  /** Client certificate, for mutual TLS. */
+  cert?: string | Buffer;
+  /** Client key, for mutual TLS. */
+  key?: string | Buffer;
+  /** The name the server certificate is checked against (and sent as SNI and `:authority`), instead of the target host. */
+  serverNameOverride?: string;
+}
+
+/** Reconnection backoff, as gRPC's connection-backoff document describes it. */
+export interface BackoffOptions {
+  /** First delay after a failed connection attempt (default 1000 ms). */
+  initialMs?: number;
+  /** Growth factor per failure (default 1.6). */
+  multiplier?: number;
+  /** Random spread, as a fraction of the delay (default 0.2). */
+  jitter?: number;
+  /** Longest delay (default 120 000 ms). */
+  maxMs?: number;
+}
+
+/** Everything a call made through an interceptor chain is about; interceptors may change `metadata` and `options`. */
+export interface CallInfo {
+  readonly method: MethodDescriptor;
+  metadata: Metadata;
+  options: CallOptions;
+}
+
+/**
+ * A client interceptor: called for each call with its info and `next`, which starts the call
+ * and resolves with its final status when it ends. It may alter `info.metadata` first (an auth
+ * token, possibly fetched asynchronously), observe or replace the status, or throw (a GrpcError
+ * ends the call with that status).
+ */
+export type Interceptor = (info: CallInfo, next: (info: CallInfo) => Promise<CallStatus>) => Promise<CallStatus>;
+
+/** Options of a client; each has a default. */
+export interface GrpcClientOptions {
+  /** Compression of request messages (default identity). */
+  compression?: Encoding;
+  /** Largest request message sent, in bytes (default -1: no limit). */
+  maxSendMessageSize?: number;
+  /** Largest response message accepted, before and after decompression (default 4 MiB; -1 for none). */
+  maxReceiveMessageSize?: number;
+  /** Interval of keepalive PINGs on each connection (default: none are sent). */
+  keepaliveTimeMs?: number;
+  /** How long a PING may go unanswered before the connection is considered dead (default 20 000 ms). */
+  keepaliveTimeoutMs?: number;
+  /** How long a connection attempt may take (default 20 000 ms). */
+  connectTimeoutMs?: number;
+  /** The `user-agent` header (default `nestjs-grpc-transport/<version>`). */
+  userAgent?: string;
+  /** Run, in order, around every call. */
+  interceptors?: Interceptor[];
+  /** TLS; plaintext HTTP/2 (h2c) without it. */
+  credentials?: ClientCredentials;
+  /** Reconnection backoff after failed connection attempts. */
+  backoff?: BackoffOptions;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Time allowed for the call, in ms from now; sent as `grpc-timeout` and enforced locally. */
+  timeout?: number;
+  /** The call's deadline, as a Date or `Date.now()` milliseconds; the earlier of this and `timeout` applies. */
+  deadline?: Date | number;
+  /** Request metadata. */
+  metadata?: Metadata | MetadataInit;
+  /** Compression of this call's request messages (default: the client's). */
+  compression?: Encoding;
+  /** Aborting it cancels the call. */
+  signal?: AbortSignal;
+  /** Wait for a connection until the deadline instead of failing UNAVAILABLE at once when none can be made (default false). */
+  waitForReady?: boolean;
+}

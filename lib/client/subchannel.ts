@@ -1,0 +1,223 @@
+/**
+ * One connection to one address: connects on demand, reports its state, hands out streams
+ * within the server's MAX_CONCURRENT_STREAMS (queueing the rest), keeps the connection alive
+ * with PINGs when asked, and backs off after failed attempts.
+ */
+import http2 from 'node:http2';
+import { GrpcError } from '../protocol/grpc-error.js';
+import type { HeaderBlock } from '../protocol/headers.js';
+import { Status } from '../protocol/status.js';
+import type { BackoffOptions, ClientCredentials } from './client-options.js';
+import { Fifo } from '../transport/fifo.js';
+import type { Target } from './target.js';
+
+/** gRPC's connectivity states of one connection. */
+export enum ConnectivityState {
+  Idle,
+  Connecting,
+  Ready,
+  TransientFailure,
+  Shutdown,
+}
+
+/** What a subchannel needs to connect. */
+export interface ConnectionSettings {
+  credentials: ClientCredentials | undefined;
+  connectTimeoutMs: number;
+  keepaliveTimeMs: number | undefined;
+  keepaliveTimeoutMs: number;
+  backoff: Required<BackoffOptions>;
+}
+
+interface SlotWaiter {
+  headers: HeaderBlock;
+  resolve: (stream: http2.ClientHttp2Stream) => void;
+  reject: (error: GrpcError) => void;
+}
+
+/**
+ * A connection with gRPC's state machine: Idle → Connecting → Ready; a lost connection goes
+ * back to Idle (reconnected by the next call), a failed attempt to TransientFailure for a
+ * backoff delay. `onStateChange` runs on every transition.
+ */
+export class Subchannel {
+  state = ConnectivityState.Idle;
+  /** Why the last connection attempt failed, for error messages. */
+  lastError = '';
+  private session: http2.ClientHttp2Session | undefined;
+  private active = 0;
+  private readonly queue = new Fifo<SlotWaiter>();
+  private failures = 0;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly target: Target,
+    private readonly settings: ConnectionSettings,
+    private readonly onStateChange: () => void,
+  ) {}
+
+  /** The scheme of `:scheme`: https with TLS. */
+  get scheme(): 'http' | 'https' {
+    return this.settings.credentials ? 'https' : 'http';
+  }
+
+  /** The authority to send: the TLS name override, or the target's `host:port`. */
+  get authority(): string {
+    const override = this.settings.credentials?.serverNameOverride;
+    return override ? `${override}:${this.target.port}` : this.target.authority;
+  }
+
+  private setState(state: ConnectivityState): void {
+    if (this.state === state || this.state === ConnectivityState.Shutdown) return;
+    this.state = state;
+    this.onStateChange();
+  }
+
+  /** Starts connecting if Idle. */
+  connect(): void {
+    if (this.state !== ConnectivityState.Idle) return;
+    this.setState(ConnectivityState.Connecting);
+    const credentials = this.settings.credentials;
+    const host = this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host;
+    const url = `${this.scheme}://${host}:${this.target.port}`;
+    const session = http2.connect(url, {
+      ca: credentials?.ca,
+      cert: credentials?.cert,
+      key: credentials?.key,
+      servername: credentials?.serverNameOverride ?? (this.target.host.includes(':') ? undefined : this.target.host),
+      settings: { enablePush: false },
+    });
+    this.session = session;
+    const timeout = setTimeout(() => session.destroy(new Error('connection attempt timed out')), this.settings.connectTimeoutMs);
+    timeout.unref();
+    session.on('error', (error: Error) => {
+      this.lastError = error.message;
+    });
+    session.once('remoteSettings', () => {
+      clearTimeout(timeout);
+      if (this.session !== session) return;
+      this.failures = 0;
+      this.active = 0;
+      this.setState(ConnectivityState.Ready);
+      this.startKeepalive(session);
+      this.drainQueue();
+      if (this.active === 0) session.unref();
+    });
+    session.on('goaway', () => {
+      this.detach(session, false);
+      session.close();
+    });
+    session.on('close', () => {
+      clearTimeout(timeout);
+      this.detach(session, true);
+    });
+  }
+
+  /** Forgets a session that is going away: no new streams go to it; the next call reconnects. */
+  private detach(session: http2.ClientHttp2Session, closed: boolean): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    this.stopKeepalive();
+    if (this.state === ConnectivityState.Connecting && closed) this.failAttempt();
+    else this.setState(ConnectivityState.Idle);
+    if (this.state === ConnectivityState.Idle && this.queue.length > 0) this.connect();
+  }
+
+  private failAttempt(): void {
+    const backoff = this.settings.backoff;
+    const base = Math.min(backoff.initialMs * backoff.multiplier ** this.failures, backoff.maxMs);
+    const delay = base * (1 + backoff.jitter * (Math.random() * 2 - 1));
+    this.failures++;
+    this.setState(ConnectivityState.TransientFailure);
+    const error = new GrpcError(Status.UNAVAILABLE, `Failed to connect to ${this.target.authority}: ${this.lastError || 'connection closed'}`);
+    for (const waiter of this.queue.drain()) waiter.reject(error);
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      this.setState(ConnectivityState.Idle);
+    }, delay);
+    this.backoffTimer.unref();
+  }
+
+  private startKeepalive(session: http2.ClientHttp2Session): void {
+    const interval = this.settings.keepaliveTimeMs;
+    if (interval === undefined) return;
+    const ping = () => {
+      const timeout = setTimeout(() => session.destroy(new Error('keepalive ping timed out')), this.settings.keepaliveTimeoutMs);
+      timeout.unref();
+      session.ping((error) => {
+        clearTimeout(timeout);
+        if (error === null && !session.destroyed) {
+          this.keepaliveTimer = setTimeout(ping, interval);
+          this.keepaliveTimer.unref();
+        }
+      });
+    };
+    this.keepaliveTimer = setTimeout(ping, interval);
+    this.keepaliveTimer.unref();
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+  }
+
+  private get capacity(): number {
+    return this.session?.remoteSettings.maxConcurrentStreams ?? 0;
+  }
+
+  /**
+   * Opens a stream with these request headers once the connection is Ready and a stream slot is
+   * free; rejects UNAVAILABLE when the connection attempt fails. Call only when Ready or
+   * Connecting.
+   */
+  openStream(headers: HeaderBlock): Promise<http2.ClientHttp2Stream> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ headers, resolve, reject });
+      if (this.state === ConnectivityState.Idle) this.connect();
+      else this.drainQueue();
+    });
+  }
+
+  /** Withdraws a queued request (its call was cancelled before a slot was free). */
+  withdraw(headers: HeaderBlock): void {
+    this.queue.remove((waiter) => waiter.headers === headers);
+  }
+
+  private drainQueue(): void {
+    const session = this.session;
+    if (session === undefined || this.state !== ConnectivityState.Ready) return;
+    while (this.queue.length > 0 && this.active < this.capacity) {
+      const waiter = this.queue.shift() as SlotWaiter;
+      if (this.active === 0) session.ref();
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = session.request(waiter.headers, { endStream: false });
+      } catch (error) {
+        waiter.reject(new GrpcError(Status.UNAVAILABLE, `Could not start a stream: ${(error as Error).message}`));
+        continue;
+      }
+      this.active++;
+      stream.once('close', () => {
+        if (this.session !== session) return;
+        this.active--;
+        this.drainQueue();
+        // An idle connection does not keep the process alive; one with calls in flight does.
+        if (this.active === 0) session.unref();
+      });
+      waiter.resolve(stream);
+    }
+  }
+
+  /** Closes the connection and stops reconnecting; queued requests fail UNAVAILABLE. Idempotent. */
+  shutdown(): void {
+    if (this.state === ConnectivityState.Shutdown) return;
+    this.setState(ConnectivityState.Shutdown);
+    if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
+    this.stopKeepalive();
+    const error = new GrpcError(Status.UNAVAILABLE, 'The client was closed');
+    for (const waiter of this.queue.drain()) waiter.reject(error);
+    this.session?.close();
+    this.session = undefined;
+  }
+}
