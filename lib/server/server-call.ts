@@ -280,7 +280,8 @@ export class ServerCall implements CallControl {
     } else {
       stream.once('wantTrailers', () => {
         stream.sendTrailers(trailers(status));
-        stopPeer();
+        // Node submits trailers from a setImmediate; an RST_STREAM sent before that would drop them.
+        setImmediate(stopPeer);
       });
       stream.end();
     }

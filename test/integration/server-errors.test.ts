@@ -145,6 +145,40 @@ describe('GrpcServer error statuses, as a @grpc/grpc-js client sees them', () =>
     expect(status.details).toBe(UNEXPECTED_ERROR_MESSAGE);
   });
 
+  it('delivers the status and trailers of a bidi call that ends while the client is still sending', async () => {
+    const { port } = await harness.serve({
+      ...exampleImplementation,
+      async *stream_stream(requests: AsyncIterable<ExampleRequest>, ctx: GrpcContext) {
+        for await (const req of requests) {
+          yield { message: req.value, seqno: 1 };
+          ctx.trailingMetadata.add('x-reason', 'enough');
+          throw new GrpcError(Status.RESOURCE_EXHAUSTED, 'one is enough');
+        }
+      },
+      stream_unary: async (requests: AsyncIterable<ExampleRequest>, ctx: GrpcContext) => {
+        for await (const req of requests) {
+          ctx.sendInitialMetadata(new Metadata());
+          return { message: req.value };
+        }
+      },
+    });
+    const client = harness.client(port);
+    const call = client.stream_stream();
+    const result = collect(call);
+    call.write({ value: 'a' }); // and never half-close
+    const { messages, status } = await result;
+    expect(messages.map((m) => m.message)).toEqual(['a']);
+    expect([status.code, status.details]).toEqual([grpc.status.RESOURCE_EXHAUSTED, 'one is enough']);
+    expect(status.metadata.get('x-reason')).toEqual(['enough']);
+
+    const reply = await new Promise((resolve, reject) => {
+      const upload = client.stream_unary((error: Error | null, value: unknown) => (error ? reject(error) : resolve(value)));
+      upload.write({ value: 'first' }); // and never half-close
+    });
+    expect(reply).toEqual({ message: 'first', seqno: 0 });
+    await expectHealthy(client);
+  });
+
   it('keeps trailing metadata the handler set before failing, next to the error metadata', async () => {
     const { port } = await harness.serve({
       ...exampleImplementation,
