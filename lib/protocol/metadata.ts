@@ -191,6 +191,8 @@ export class Metadata {
 
   private addReceived(key: string, text: string): void {
     if (isReservedHeader(key) || !KEY_PATTERN.test(key)) return;
+    // A value `add` would refuse is dropped, so received metadata can always be echoed back.
+    if (!isBinaryKey(key) && !ASCII_VALUE_PATTERN.test(text)) return;
     const values = isBinaryKey(key) ? text.split(',').map((part) => decodeBinary(part.trim())) : [text];
     const existing = this.entriesByKey.get(key);
     if (existing === undefined) this.entriesByKey.set(key, values);
