@@ -60,11 +60,19 @@ export interface StreamingCallHandle<Res> extends CallHandle<Res> {
   readonly responses: MessageStream<Res>;
 }
 
-/** A typed RPC method of the call-object form. */
+/**
+ * A typed RPC method of the call-object form. When the stub does not say statically whether the
+ * RPC streams its response (a protobufjs `Service` from `loadStub`), the handle is typed with
+ * both `response` and `responses`; only the one matching the RPC exists at run time.
+ */
 export type RpcCallMethod<M> = (
   request: RequestOf<M>,
   options?: CallOptions,
-) => StreamsResponse<M> extends true ? StreamingCallHandle<ResponseOf<M>> : UnaryCallHandle<ResponseOf<M>>;
+) => StreamsResponse<M> extends 'unknown'
+  ? UnaryCallHandle<ResponseOf<M>> & StreamingCallHandle<ResponseOf<M>>
+  : StreamsResponse<M> extends true
+    ? StreamingCallHandle<ResponseOf<M>>
+    : UnaryCallHandle<ResponseOf<M>>;
 
 type Methods<S> = MethodsOf<S>;
 
