@@ -39,3 +39,11 @@ export type {
 export type { CallHandle, UnaryCallHandle, StreamingCallHandle, RpcMethods, RpcCallMethods, CamelCase } from './client/client-types.js';
 export type { RequestStream } from './client/client-call.js';
 export type { CallStatus } from './protocol/headers.js';
+export { GrpcTransport, type GrpcTransportOptions } from './nest/grpc-transport.js';
+export { GrpcImplementing } from './nest/grpc-implementing.js';
+export { GrpcMethod } from './nest/grpc-method.js';
+export { GrpcCtx } from './nest/grpc-ctx.js';
+export { GrpcErrorPassThrough } from './nest/grpc-error-pass-through.js';
+export { statusForHttpException } from './nest/nest-error-mapping.js';
+export { GRPC_TRANSPORT } from './nest/transport-id.js';
+export { currentCallContext, runInCallScope } from './server/call-scope.js';

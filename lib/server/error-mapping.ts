@@ -6,8 +6,8 @@ import { encodeDebugInfo } from '../protocol/error-details.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
 
-/** Turns one kind of domain error into the GrpcError the client should see. */
-export type ErrorHandler<E> = (error: E) => GrpcError;
+/** Turns one kind of domain error into the GrpcError the client should see; undefined leaves the error to the next handler (or UNKNOWN). */
+export type ErrorHandler<E> = (error: E) => GrpcError | undefined;
 
 /** The message a client sees for an unexpected error; the error's own text is never sent. */
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected error in the method handler';

@@ -15,6 +15,7 @@ import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
 import { MessageWriter } from '../transport/message-writer.js';
+import { runInCallScope } from './call-scope.js';
 import type { ErrorMapper } from './error-mapping.js';
 import { type CallControl, GrpcContext } from './grpc-context.js';
 import { singleValue, streamValues, type ValueSink } from './handler-result.js';
@@ -110,7 +111,7 @@ export class ServerCall implements CallControl {
   /** Starts reading the request and runs the handler. */
   start(): void {
     if (this.state === ResponseState.Closed) return;
-    void this.run();
+    void runInCallScope(this.context, () => this.run());
   }
 
   /** Ends the call from outside (shutdown): the handler's signal aborts and the stream is reset. */

@@ -1,0 +1,33 @@
+/** `@GrpcMethod()`, which binds a controller method to an RPC of the class's `@GrpcImplementing` service. */
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { GrpcCtx } from './grpc-ctx.js';
+import { GRPC_METHOD_METADATA, GRPC_TRANSPORT } from './transport-id.js';
+
+/** What `@GrpcMethod` records on the method. */
+export interface GrpcMethodMarker {
+  /** The RPC name given explicitly, or undefined to use the method's own name. */
+  rpc: string | undefined;
+}
+
+function claimedIndexes(target: object, key: string | symbol): Set<number> {
+  const args: Record<string, { index: number }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
+  return new Set(Object.values(args).map((arg) => arg.index));
+}
+
+/**
+ * Serves an RPC with this method: the one named `rpc`, or by default the RPC whose name is the
+ * method's name exactly or its PascalCase form (`sayHello` serves `SayHello`). The call pattern
+ * (unary or streaming) comes from the stub. Undecorated parameters 0 and 1 receive the request
+ * (or request stream) and the GrpcContext. Only GrpcTransport sees these handlers.
+ */
+export function GrpcMethod(rpc?: string): MethodDecorator {
+  return (target, key, descriptor) => {
+    const marker: GrpcMethodMarker = { rpc };
+    Reflect.defineMetadata(GRPC_METHOD_METADATA, marker, descriptor.value as object);
+    const claimed = claimedIndexes(target, key);
+    if (!claimed.has(1)) GrpcCtx()(target, key, 1);
+    if (!claimed.has(0)) Payload()(target, key, 0);
+    return MessagePattern({ rpc: rpc ?? String(key) }, GRPC_TRANSPORT)(target, key, descriptor);
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * `GrpcTransport`, the Nest microservice strategy: it collects the `@GrpcMethod` handlers Nest
+ * registers, binds them to RPCs of their services, and serves them with a GrpcServer.
+ */
+import { type CustomTransportStrategy, type MessageHandler, RpcException, Server } from '@nestjs/microservices';
+import { HttpException } from '@nestjs/common';
+import { from, isObservable, mergeMap, type Observable, of } from 'rxjs';
+import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
+import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
+import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
+import type { CallHandler } from '../server/server-call.js';
+import { camelCase } from '../server/implementation.js';
+import type { GrpcBinding } from './grpc-implementing.js';
+import { fromHttpException, fromRpcError, fromRpcException } from './nest-error-mapping.js';
+import { GRPC_BINDING_EXTRA, GRPC_TRANSPORT } from './transport-id.js';
+
+/** Options of GrpcTransport: those of GrpcServer, plus where to listen and where the services come from. */
+export interface GrpcTransportOptions extends GrpcServerOptions {
+  /** The address to listen on (default `0.0.0.0:50051`; port 0 picks a free port). */
+  url?: string;
+  /** `.proto` files whose services `@GrpcImplementing('package.Service')` may name. */
+  protos?: string | string[];
+  /** How `protos` are read (include folders, field-name case, object conversion). */
+  loader?: LoadOptions;
+  /** Extra stubs whose services `@GrpcImplementing` may name. */
+  stubs?: Stub[];
+  /** How long `app.close()` lets in-flight calls finish before cancelling them (default 10 000 ms). */
+  shutdownGraceMs?: number;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
+}
+
+/** A Nest handler's single result (a value, or an Observable once interceptors wrapped it) as an Observable. */
+function singleResult(result: Promise<unknown>): Observable<unknown> {
+  return from(result).pipe(mergeMap((value) => (isObservable(value) ? value : of(value))));
+}
+
+/**
+ * A Nest handler's streamed result. Returned as is (an AsyncIterable keeps its backpressure);
+ * inside an interceptor's Observable, an emitted array or async iterable is flattened into
+ * messages.
+ */
+async function streamResult(result: Promise<unknown>): Promise<unknown> {
+  const value = await result;
+  if (!isObservable(value)) return value;
+  return value.pipe(mergeMap((item) => (Array.isArray(item) || isAsyncIterable(item) ? from(item) : of(item))));
+}
+
+/**
+ * The Nest custom transport for gRPC: `NestFactory.createMicroservice(AppModule, { strategy: new
+ * GrpcTransport({ url, protos }) })`, or `app.connectMicroservice({ strategy })` in a hybrid
+ * app. Controllers marked `@GrpcImplementing(stub)` serve their `@GrpcMethod` handlers with
+ * guards, interceptors, pipes and filters applied (context type `'rpc'`). A handler naming an
+ * RPC its service lacks, or a second handler for one RPC, fails bootstrap; RPCs without a
+ * handler answer UNIMPLEMENTED. `unwrap()` gives the GrpcServer; `close()` drains gracefully.
+ */
+export class GrpcTransport extends Server implements CustomTransportStrategy {
+  override readonly transportId = GRPC_TRANSPORT;
+  private readonly server: GrpcServer;
+  private readonly bindings = new Map<string, string>();
+
+  constructor(private readonly options: GrpcTransportOptions = {}) {
+    super();
+    this.server = new GrpcServer(options);
+    this.server.registerErrorHandler(Object, (error) => {
+      const mapped = fromRpcError(error);
+      if (mapped === undefined) this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      return mapped;
+    });
+    this.server.registerErrorHandler(HttpException, fromHttpException);
+    this.server.registerErrorHandler(RpcException, fromRpcException);
+  }
+
+  /** Refuses a second handler for the same RPC, which Nest would otherwise overwrite silently. */
+  override addHandler(pattern: unknown, callback: MessageHandler, isEventHandler = false, extras: Record<string, unknown> = {}): void {
+    const binding = extras[GRPC_BINDING_EXTRA] as GrpcBinding | undefined;
+    if (binding !== undefined) {
+      const key = `${binding.service}/${binding.rpc}`;
+      const previous = this.bindings.get(key);
+      if (previous !== undefined) throw new Error(`Two handlers for ${key}: ${previous} and ${binding.handlerName}`);
+      this.bindings.set(key, binding.handlerName);
+    }
+    super.addHandler(pattern, callback, isEventHandler, extras);
+  }
+
+  /** Binds every handler and starts listening; Nest calls it on `app.listen()`. Bootstrap errors reach the callback. */
+  listen(callback: (error?: unknown, info?: unknown) => void): void {
+    this.start().then(
+      () => callback(),
+      (error: unknown) => callback(error),
+    );
+  }
+
+  private knownServices(): Map<string, ServiceDescriptor> {
+    const services = new Map<string, ServiceDescriptor>();
+    if (this.options.protos !== undefined) {
+      for (const service of Object.values(loadStubs(this.options.protos, undefined, this.options.loader))) services.set(service.name, service);
+    }
+    for (const stub of this.options.stubs ?? []) {
+      const service = toServiceDescriptor(stub);
+      services.set(service.name, service);
+    }
+    return services;
+  }
+
+  private async start(): Promise<void> {
+    const services = this.knownServices();
+    const served = new Map<string, string[]>();
+    for (const [pattern, handler] of this.getHandlers()) {
+      const binding = (handler.extras as Record<string, unknown> | undefined)?.[GRPC_BINDING_EXTRA] as GrpcBinding | undefined;
+      if (binding === undefined) {
+        throw new Error(`The @GrpcMethod handler ${pattern} is in a class without @GrpcImplementing(stub)`);
+      }
+      const service = binding.stub !== undefined ? toServiceDescriptor(binding.stub) : services.get(binding.service);
+      if (service === undefined) {
+        throw new Error(`${binding.handlerName} implements ${binding.service}, which is in neither the protos nor the stubs given to GrpcTransport`);
+      }
+      services.set(service.name, service);
+      const method = service.methods[binding.rpc] ?? Object.values(service.methods).find((m) => camelCase(m.name) === binding.rpc);
+      if (method === undefined) {
+        throw new Error(`${binding.handlerName} is bound to ${service.name}/${binding.rpc}, which the service does not have; its RPCs are ${Object.keys(service.methods).join(', ')}`);
+      }
+      this.server.addMethod(method, this.adapt(handler, method));
+      served.set(service.name, [...(served.get(service.name) ?? []), method.name]);
+    }
+    const port = await this.server.listen(this.options.url ?? '0.0.0.0:50051');
+    this.logger.log(`gRPC server listening on port ${port}`);
+    for (const [name, methods] of served) {
+      this.logger.log(`Serving ${name}: ${methods.join(', ')}`);
+      const missing = Object.keys(services.get(name)?.methods ?? {}).filter((rpc) => !methods.includes(rpc));
+      if (missing.length > 0) this.logger.warn(`${name} has no handler for ${missing.join(', ')}: those calls answer UNIMPLEMENTED`);
+    }
+  }
+
+  private adapt(handler: MessageHandler, method: MethodDescriptor): CallHandler {
+    return (request, context) => {
+      const result = handler(request, context) as Promise<unknown>;
+      return method.responseStream ? streamResult(result) : singleResult(result);
+    };
+  }
+
+  /** The bound port, once listening. */
+  get port(): number | undefined {
+    return this.server.port;
+  }
+
+  /** Drains gracefully: new calls are refused, in-flight ones may finish within `shutdownGraceMs`. */
+  async close(): Promise<void> {
+    await this.server.shutdown({ graceMs: this.options.shutdownGraceMs });
+  }
+
+  /** The underlying GrpcServer. */
+  unwrap<T>(): T {
+    return this.server as T;
+  }
+
+  /** GrpcTransport emits no events; registering a listener is accepted and has no effect. */
+  on(): void {}
+}
