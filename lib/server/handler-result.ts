@@ -3,7 +3,7 @@
  * unary response, or a sequence (Observable, AsyncIterable or Iterable) for a streamed one.
  * Consumption stops when the call's signal aborts.
  */
-import { isObservable, type Observable } from 'rxjs';
+import { isObservable, type Observable, Subject, takeUntil } from 'rxjs';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
 
@@ -33,31 +33,35 @@ function aborted(signal: AbortSignal): Promise<never> {
 
 function subscribeUntilAborted<T>(source: Observable<T>, signal: AbortSignal, onValue: (value: T) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      subscription.unsubscribe();
+    if (signal.aborted) {
       reject(signal.reason);
+      return;
+    }
+    // takeUntil(stop) unsubscribes the source even in the middle of a synchronous emission,
+    // before `subscribe` has returned a Subscription to unsubscribe with.
+    const stop = new Subject<void>();
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      stop.next();
+      outcome();
     };
-    const subscription = source.subscribe({
+    const onAbort = () => settle(() => reject(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    source.pipe(takeUntil(stop)).subscribe({
       next: (value) => {
+        if (settled) return;
         try {
           onValue(value);
         } catch (error) {
-          subscription?.unsubscribe();
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
+          settle(() => reject(error));
         }
       },
-      error: (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-      complete: () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
+      error: (error) => settle(() => reject(error)),
+      complete: () => settle(() => resolve()),
     });
-    if (signal.aborted) onAbort();
-    else if (!subscription.closed) signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
