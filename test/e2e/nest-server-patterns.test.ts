@@ -3,7 +3,10 @@ import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { lastValueFrom, Observable, of, toArray } from 'rxjs';
 import { GrpcClient, type GrpcContext, GrpcImplementing, GrpcMethod, GrpcTransport, type MessageStream } from '../../lib/index.js';
+import * as grpc from '@grpc/grpc-js';
 import { exampleStub, type ExampleReply, type ExampleRequest } from '../helpers/example-service.js';
+import { collect, exampleGrpcJsClient, grpcJsUnary } from '../helpers/grpc-js.js';
+import type { ExampleClient } from '../helpers/harness.js';
 
 @Controller()
 @GrpcImplementing(exampleStub)
@@ -38,16 +41,19 @@ class AppModule {}
 describe('GrpcTransport serves a Nest controller', () => {
   let app: INestMicroservice;
   let client: GrpcClient<typeof exampleStub>;
+  let grpcJs: ExampleClient;
 
   beforeAll(async () => {
     const transport = new GrpcTransport({ url: '127.0.0.1:0' });
     app = await NestFactory.createMicroservice(AppModule, { strategy: transport, logger: false });
     await app.listen();
     client = new GrpcClient(`127.0.0.1:${transport.port}`, exampleStub);
+    grpcJs = exampleGrpcJsClient(transport.port!);
   });
 
   afterAll(async () => {
     client.close();
+    grpcJs.close();
     await app.close();
   });
 
@@ -70,5 +76,52 @@ describe('GrpcTransport serves a Nest controller', () => {
       { message: 'p', seqno: 1 },
       { message: 'q', seqno: 2 },
     ]);
+  });
+
+  describe('with a @grpc/grpc-js client', () => {
+    it('unary with the context as second argument', async () => {
+      const metadata = new grpc.Metadata();
+      metadata.set('suffix', '?');
+      const { response, status } = await grpcJsUnary(grpcJs, 'unary_unary', { value: 'C', multiplier: 3 }, metadata);
+      expect(response).toEqual({ message: 'CCC?', seqno: 0 });
+      expect(status.code).toBe(grpc.status.OK);
+    });
+
+    it('server streaming from an Observable', async () => {
+      const { messages, status } = await collect(grpcJs.unary_stream({ value: 'D', multiplier: 1 }));
+      expect(messages).toEqual([
+        { message: 'D', seqno: 1 },
+        { message: 'D', seqno: 2 },
+      ]);
+      expect(status.code).toBe(grpc.status.OK);
+    });
+
+    it('client streaming', async () => {
+      const reply = await new Promise((resolve, reject) => {
+        const call = grpcJs.stream_unary((error: grpc.ServiceError | null, value: unknown) => (error ? reject(error) : resolve(value)));
+        call.write({ value: 'u' });
+        call.write({ value: 'v' });
+        call.write({ value: 'w' });
+        call.end();
+      });
+      expect(reply).toEqual({ message: 'u,v,w', seqno: 0 });
+    });
+
+    it('bidi streaming, each reply sent as its request arrives', async () => {
+      const call: grpc.ClientDuplexStream<ExampleRequest, ExampleReply> = grpcJs.stream_stream();
+      const done = collect(call);
+      const first = new Promise<ExampleReply>((resolve) => call.once('data', resolve));
+      call.write({ value: 'm', multiplier: 1 });
+      // The second request is written only once the first reply came back: the handler streams as it goes.
+      await expect(first).resolves.toEqual({ message: 'm', seqno: 1 });
+      call.write({ value: 'n', multiplier: 1 });
+      call.end();
+      const { messages, status } = await done;
+      expect(messages).toEqual([
+        { message: 'm', seqno: 1 },
+        { message: 'n', seqno: 2 },
+      ]);
+      expect(status.code).toBe(grpc.status.OK);
+    });
   });
 });
