@@ -47,3 +47,8 @@ export { GrpcErrorPassThrough } from './nest/grpc-error-pass-through.js';
 export { statusForHttpException } from './nest/nest-error-mapping.js';
 export { GRPC_TRANSPORT } from './nest/transport-id.js';
 export { currentCallContext, runInCallScope } from './server/call-scope.js';
+export { GrpcClientModule, type GrpcClientDefaults, type GrpcClientRegistration, type GrpcClientDefaultsAsync } from './nest/grpc-client-module.js';
+export { InjectGrpcClient } from './nest/inject-grpc-client.js';
+export { grpcClientToken, GRPC_CLIENT_DEFAULTS } from './nest/grpc-client-token.js';
+export { GrpcClientProxy, type GrpcClientProxyOptions } from './nest/grpc-client-proxy.js';
+export type { PropagationOptions } from './client/client-options.js';

@@ -45,6 +45,19 @@ export interface CallInfo {
  */
 export type Interceptor = (info: CallInfo, next: (info: CallInfo) => Promise<CallStatus>) => Promise<CallStatus>;
 
+/**
+ * What a call made while serving an incoming gRPC call takes over from it (the incoming call
+ * is found through AsyncLocalStorage, so this works in any code the handler awaits).
+ */
+export interface PropagationOptions {
+  /** Inherit the incoming call's deadline when it is earlier than the call's own (default true; it is never extended). */
+  deadline?: boolean;
+  /** Cancel the call when the incoming call is cancelled or ends abnormally (default true). */
+  cancellation?: boolean;
+  /** Metadata keys copied from the incoming call unless the call sets them itself (default none), e.g. `x-request-id`, `authorization`. */
+  metadata?: string[];
+}
+
 /** Options of a client; each has a default. */
 export interface GrpcClientOptions {
   /** Compression of request messages (default identity). */
@@ -67,6 +80,8 @@ export interface GrpcClientOptions {
   credentials?: ClientCredentials;
   /** Reconnection backoff after failed connection attempts. */
   backoff?: BackoffOptions;
+  /** What calls made while serving a gRPC call inherit from it; false turns propagation off for this client. */
+  propagate?: PropagationOptions | false;
 }
 
 /** Options of one call. */
@@ -83,4 +98,6 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Wait for a connection until the deadline instead of failing UNAVAILABLE at once when none can be made (default false). */
   waitForReady?: boolean;
+  /** false: inherit nothing from the incoming call being served, whatever the client's `propagate` says. */
+  propagate?: false;
 }

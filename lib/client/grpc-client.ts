@@ -9,7 +9,8 @@ import type { MessageStream } from '../transport/message-source.js';
 import { camelCase } from '../server/implementation.js';
 import { Channel } from './channel.js';
 import { ClientCall, type ClientCallSettings } from './client-call.js';
-import type { CallOptions, GrpcClientOptions } from './client-options.js';
+import type { CallOptions, GrpcClientOptions, PropagationOptions } from './client-options.js';
+import { propagate } from './propagation.js';
 import type { CallHandle, RpcCallMethods, RpcMethods } from './client-types.js';
 
 /** Member names of the client itself; an RPC with one of these names is reachable only through `client.call`. */
@@ -25,9 +26,11 @@ class GrpcClientCore<S extends Stub> {
   readonly call: RpcCallMethods<S>;
   private readonly channel: Channel;
   private readonly settings: ClientCallSettings;
+  private readonly propagation: PropagationOptions | false;
 
   constructor(target: string | readonly string[], stub: S, options: GrpcClientOptions = {}) {
     this.service = toServiceDescriptor(stub);
+    this.propagation = options.propagate ?? {};
     this.channel = new Channel(typeof target === 'string' ? [target] : target, {
       credentials: options.credentials,
       connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
@@ -56,7 +59,7 @@ class GrpcClientCore<S extends Stub> {
   }
 
   private start(method: MethodDescriptor, request: unknown, options: CallOptions): ClientCall<unknown, unknown> {
-    return new ClientCall(this.settings, method, options, request);
+    return new ClientCall(this.settings, method, propagate(options, this.propagation), request);
   }
 
   /** A call as the plain methods return it: a Promise, or a cold stream that starts a call per subscription or iteration. */
