@@ -45,7 +45,7 @@ export class GrpcContext {
   readonly deadline: Date | undefined;
   /** Aborted when the call ends abnormally: cancelled by the client, past its deadline, or cut by shutdown. */
   readonly signal: AbortSignal;
-  /** The client's TLS certificate on a TLS connection that presented one. */
+  /** The client's TLS certificate, when it presented one that chains to the server's `ca` (an unverified certificate is never shown). */
   readonly peerCertificate: PeerCertificate | undefined;
 
   /** The metadata sent in the trailers; add to it or replace it with `setTrailingMetadata`. */

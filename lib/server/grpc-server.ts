@@ -215,8 +215,11 @@ export class GrpcServer {
       return this.refuseWith(stream, error as GrpcError);
     }
     const socket = stream.session?.socket;
-    const tlsSocket = socket !== undefined && 'getPeerCertificate' in socket ? (socket as TLSSocket) : undefined;
-    const certificate = tlsSocket?.getPeerCertificate();
+    // session.socket is a Proxy over the session that forwards property reads to the socket, so
+    // `in` does not see the socket's methods: test the property itself. Only a certificate that
+    // chained to the configured CA is an identity; an unverified one is not shown.
+    const tlsSocket = typeof (socket as Partial<TLSSocket> | undefined)?.getPeerCertificate === 'function' ? (socket as TLSSocket) : undefined;
+    const certificate = tlsSocket?.authorized === true ? tlsSocket.getPeerCertificate() : undefined;
     const call = new ServerCall(
       {
         stream,
