@@ -82,7 +82,6 @@ export class GrpcServer {
   private readonly settings: CallSettings;
   private http2Server: http2.Http2Server | http2.Http2SecureServer | undefined;
   private state = ServerState.Idle;
-  private idle: (() => void) | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: GrpcServerOptions = {}) {
@@ -252,7 +251,6 @@ export class GrpcServer {
 
   private onCallClosed(call: ServerCall): void {
     this.calls.delete(call);
-    if (this.calls.size === 0) this.idle?.();
   }
 
   /**
@@ -274,15 +272,16 @@ export class GrpcServer {
     }
     this.state = ServerState.Draining;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // A closed session ends once its last stream has sent its trailers and closed; the server
+    // closes when every session has. Destroying sessions as soon as the last handler returned
+    // would cut the trailers still being written.
     for (const session of this.sessions) session.close();
-    if (this.calls.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-        timer = setTimeout(resolve, graceMs);
-      });
-      clearTimeout(timer);
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([closed, graceOver]);
+    clearTimeout(timer);
     this.forceShutdown();
     await closed;
   }
