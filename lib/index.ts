@@ -36,7 +36,7 @@ export type {
   Interceptor,
   CallInfo,
 } from './client/client-options.js';
-export type { CallHandle, UnaryCallHandle, StreamingCallHandle, RpcMethods, RpcCallMethods, CamelCase } from './client/client-types.js';
+export type { CallHandle, UnaryCallHandle, StreamingCallHandle, RpcMethods, RpcCallMethods, CamelCase, DeepPartial } from './client/client-types.js';
 export type { RequestStream } from './client/client-call.js';
 export type { CallStatus } from './protocol/headers.js';
 export { GrpcTransport, type GrpcTransportOptions } from './nest/grpc-transport.js';
@@ -52,3 +52,5 @@ export { InjectGrpcClient } from './nest/inject-grpc-client.js';
 export { grpcClientToken, GRPC_CLIENT_DEFAULTS } from './nest/grpc-client-token.js';
 export { GrpcClientProxy, type GrpcClientProxyOptions } from './nest/grpc-client-proxy.js';
 export type { PropagationOptions } from './client/client-options.js';
+export { stubFromJSON } from './protocol/load-stub.js';
+export { generateTypes, type GeneratedFile, type GenerateOptions } from './codegen/generate-types.js';

@@ -1,7 +1,7 @@
 /** The sample's client: calls each of the four example RPCs once and returns what came back. */
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { GrpcClient } from '../lib/index.js';
-import { type ExampleReply, exampleStub } from './example.stub.js';
+import { type ExampleReply, exampleStub } from './generated/nameko.js';
 
 /** The replies of one round of the four example calls. */
 export interface SampleResults {

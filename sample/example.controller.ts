@@ -2,7 +2,7 @@
 import { Controller } from '@nestjs/common';
 import { map, type Observable, of } from 'rxjs';
 import { type GrpcContext, GrpcImplementing, GrpcMethod, type MessageStream } from '../lib/index.js';
-import { type ExampleReply, type ExampleRequest, exampleStub } from './example.stub.js';
+import { type ExampleReply, type ExampleRequest, exampleStub } from './generated/nameko.js';
 
 function repeat(request: ExampleRequest): string {
   return request.value.repeat(request.multiplier || 1);

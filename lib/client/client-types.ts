@@ -14,12 +14,21 @@ export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}
   ? `${Uncapitalize<Head>}${Capitalize<CamelCase<Tail>>}`
   : Uncapitalize<S>;
 
+/** What a request may leave out: every field, at any depth (proto3 fields are optional on the wire); Buffers and arrays' items stay whole. */
+export type DeepPartial<T> = T extends Buffer | Uint8Array | string | number | boolean | bigint | null | undefined
+  ? T
+  : T extends Array<infer Item>
+    ? Array<DeepPartial<Item>>
+    : T extends object
+      ? { [K in keyof T]?: DeepPartial<T[K]> }
+      : T;
+
 type RequestOf<M> = M extends MethodDescriptor<infer Req, any, infer RS, any>
   ? boolean extends RS
     ? any
     : RS extends true
-      ? RequestStream<Req>
-      : Req
+      ? RequestStream<DeepPartial<Req>>
+      : DeepPartial<Req>
   : never;
 
 type ResponseOf<M> = M extends MethodDescriptor<any, infer Res, any, any> ? Res : never;

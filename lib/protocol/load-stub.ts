@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { DEFAULT_CONVERSION, fromProtobufService, type ServiceDescriptor } from './stub.js';
+import { DEFAULT_CONVERSION, fromProtobufService, type MethodDescriptor, type ServiceDescriptor } from './stub.js';
 
 /** Options for reading `.proto` files. */
 export interface LoadOptions {
@@ -72,4 +72,27 @@ export function loadStubs(files: string | string[], packageName?: string, option
     if (packageName === undefined || stub.name.startsWith(`${packageName}.`)) stubs[stub.name] = stub;
   }
   return stubs;
+}
+
+const rootsFromJSON = new WeakMap<object, protobuf.Root>();
+
+/**
+ * The stub of one service from a protobufjs JSON descriptor (`Root#toJSON()`), as generated code
+ * embeds it; `M` types its methods. The parsed root is cached per descriptor object. Throws a
+ * TypeError when the descriptor has no such service.
+ */
+export function stubFromJSON<M extends Record<string, MethodDescriptor>>(
+  descriptor: protobuf.INamespace,
+  serviceName: string,
+  conversion: protobuf.IConversionOptions = DEFAULT_CONVERSION,
+): ServiceDescriptor<M> {
+  let root = rootsFromJSON.get(descriptor);
+  if (root === undefined) {
+    root = protobuf.Root.fromJSON(descriptor);
+    root.resolveAll();
+    rootsFromJSON.set(descriptor, root);
+  }
+  const service = root.lookup(serviceName);
+  if (!(service instanceof protobuf.Service)) throw new TypeError(`No service ${serviceName} in the descriptor`);
+  return fromProtobufService(service, conversion) as ServiceDescriptor<M>;
 }

@@ -66,13 +66,14 @@ function subscribeUntilAborted<T>(source: Observable<T>, signal: AbortSignal, on
 }
 
 /**
- * The single response of a unary-response handler. An Observable gives its last value (as Nest
- * does) and must emit at least one; `undefined` stands for an empty message.
+ * The single response of a unary-response handler. An Observable (or a Promise of one) gives its
+ * last value (as Nest does) and must emit at least one; `undefined` stands for an empty message.
  */
-export async function singleValue<T>(result: SingleResult<T>, signal: AbortSignal): Promise<T> {
-  if (!isObservable(result)) return Promise.race([Promise.resolve(result), aborted(signal)]);
+export async function singleValue<T>(result: SingleResult<T> | Promise<Observable<T>>, signal: AbortSignal): Promise<T> {
+  const settled = await Promise.race([Promise.resolve(result), aborted(signal)]);
+  if (!isObservable(settled)) return settled;
   let last: { value: T } | undefined;
-  await subscribeUntilAborted(result, signal, (value) => {
+  await subscribeUntilAborted(settled, signal, (value) => {
     last = { value };
   });
   if (last === undefined) throw new GrpcError(Status.INTERNAL, 'The handler completed without a response message');

@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { isObservable, lastValueFrom, of, toArray } from 'rxjs';
-import { GrpcClient, type MessageStream, type StreamingCallHandle, type UnaryCallHandle } from '../../lib/index.js';
+import { type DeepPartial, GrpcClient, type MessageStream, type StreamingCallHandle, type UnaryCallHandle } from '../../lib/index.js';
 import { exampleClientConstructor, startGrpcJsServer } from '../helpers/grpc-js.js';
 
 interface ExampleRequest {
@@ -71,13 +71,14 @@ function typeAssertions(client: GrpcClient<typeof ExampleDefinition> | GrpcClien
   // Each stub form on its own, so `any` from one cannot hide behind the union.
   const tsProto: Equals<ReturnType<GrpcClient<typeof ExampleDefinition>['unary_stream']>, MessageStream<ExampleReply>> = true;
   const grpcJs: Equals<ReturnType<GrpcClient<TypedGrpcJsDefinition>['unary_stream']>, MessageStream<ExampleReply>> = true;
-  const tsProtoRequest: Equals<Parameters<GrpcClient<typeof ExampleDefinition>['unaryUnary']>[0], ExampleRequest> = true;
-  const grpcJsRequest: Equals<Parameters<GrpcClient<TypedGrpcJsDefinition>['unaryUnary']>[0], ExampleRequest> = true;
+  // Requests may leave fields out, as proto3 allows: the parameter is a deep partial of the message.
+  const tsProtoRequest: Equals<Parameters<GrpcClient<typeof ExampleDefinition>['unaryUnary']>[0], DeepPartial<ExampleRequest>> = true;
+  const grpcJsRequest: Equals<Parameters<GrpcClient<TypedGrpcJsDefinition>['unaryUnary']>[0], DeepPartial<ExampleRequest>> = true;
   void [unary, unaryCamel, serverStream, clientStream, bidi, unaryHandle, streamHandle, tsProto, grpcJs, tsProtoRequest, grpcJsRequest];
 
   // @ts-expect-error a wrong field type does not compile
   void client.unary_unary({ value: 1, multiplier: 2 });
-  // @ts-expect-error a missing required field does not compile
+  // A field left out is its default value on the wire, so it compiles.
   void client.unary_unary({ value: 'A' });
   // @ts-expect-error a streaming RPC wants a stream of requests, not one request
   void client.stream_unary({ value: 'A', multiplier: 1 });
