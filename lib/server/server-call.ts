@@ -149,12 +149,21 @@ export class ServerCall implements CallControl {
       sink,
     );
     this.stream.on('data', (chunk: Buffer) => reader.push(chunk));
-    this.stream.on('end', () => reader.end());
+    // Node also ends the readable side of a stream the client reset (RST_STREAM), and reports the
+    // reset itself only afterwards, in the same turn of the event loop. Looking a turn later keeps
+    // a cancellation from passing for the client's half-close (the end of the request messages).
+    this.stream.on('end', () =>
+      setImmediate(() => {
+        if (this.stream.closed) this.onStreamClose();
+        else reader.end();
+      }),
+    );
   }
 
   /** The one request of a unary-request method; anything but exactly one message is UNIMPLEMENTED. */
   private unaryRequest(): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      this.abort.signal.addEventListener('abort', () => reject(this.abort.signal.reason), { once: true });
       let request: { value: unknown } | undefined;
       this.readRequests({
         message: (value) => {
@@ -176,12 +185,12 @@ export class ServerCall implements CallControl {
       resume: () => this.stream.resume(),
       release: () => undefined,
     });
-    this.abort.signal.addEventListener('abort', () => source.fail(this.abort.signal.reason), { once: true });
+    this.abort.signal.addEventListener('abort', () => source.abort(this.abort.signal.reason), { once: true });
     this.readRequests({
       message: (value) => source.push(value),
       end: () => source.end(),
       error: (error) => {
-        source.fail(error);
+        source.abort(error);
         this.fail(error);
       },
     });

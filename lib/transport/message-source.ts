@@ -5,7 +5,12 @@
  */
 import { Observable, type Subscriber } from 'rxjs';
 
-/** An Observable of messages that can also be consumed with `for await`. It has one consumer: a second subscription or iteration errors. */
+/**
+ * An Observable of messages that can also be consumed with `for await`. It has one consumer: a
+ * second subscription or iteration errors. When a server call ends abnormally (cancelled, past
+ * its deadline, shut down, a bad request message), iteration throws the reason while a
+ * subscriber is completed; the handler's `ctx.signal` tells the two endings apart.
+ */
 export type MessageStream<T> = Observable<T> & AsyncIterable<T>;
 
 /** How a source steers the transport beneath it. */
@@ -34,6 +39,8 @@ export class MessageSource<T> {
   private head = 0;
   private state = SourceState.Open;
   private error: unknown;
+  /** Set by `abort`: a failure that completes subscribers instead of erroring them. */
+  private completesSubscribers = false;
   private subscriber: Subscriber<T> | undefined;
   private waiter: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
   private consumed = false;
@@ -92,9 +99,22 @@ export class MessageSource<T> {
     this.settle();
   }
 
+  /**
+   * Ends the stream because the call it belongs to ended abnormally (cancelled, past its
+   * deadline, shut down, or a bad message): iteration throws `error`, but an Observable
+   * subscriber is completed, as Nest's own gRPC transport does. rxjs rethrows an error its
+   * subscriber has no handler for as an uncaught exception, so erroring subscribers would let
+   * any client crash the process by cancelling a call; the call's AbortSignal says why it ended.
+   */
+  abort(error: unknown): void {
+    if (this.state !== SourceState.Open) return;
+    this.completesSubscribers = true;
+    this.fail(error);
+  }
+
   private settle(): void {
     if (this.subscriber !== undefined && this.head >= this.queue.length) {
-      if (this.state === SourceState.Failed) this.subscriber.error(this.error);
+      if (this.state === SourceState.Failed && !this.completesSubscribers) this.subscriber.error(this.error);
       else this.subscriber.complete();
     }
     if (this.waiter !== undefined) {
@@ -118,8 +138,8 @@ export class MessageSource<T> {
       return () => undefined;
     }
     while (this.head < this.queue.length && !subscriber.closed) subscriber.next(this.take());
-    if (this.state === SourceState.Failed) subscriber.error(this.error);
-    else if (this.state === SourceState.Ended) subscriber.complete();
+    if (this.state === SourceState.Failed && !this.completesSubscribers) subscriber.error(this.error);
+    else if (this.state !== SourceState.Open) subscriber.complete();
     else {
       this.subscriber = subscriber;
       this.resumeFlow();
