@@ -4,7 +4,7 @@
  */
 import { type CustomTransportStrategy, type MessageHandler, RpcException, Server } from '@nestjs/microservices';
 import { HttpException } from '@nestjs/common';
-import { from, isObservable, mergeMap, type Observable, of } from 'rxjs';
+import { catchError, from, isObservable, mergeMap, type Observable, of, throwError } from 'rxjs';
 import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
@@ -66,7 +66,7 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
     this.server = new GrpcServer(options);
     this.server.registerErrorHandler(Object, (error) => {
       const mapped = fromRpcError(error);
-      if (mapped === undefined) this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      if (mapped === undefined) this.logUnexpected(error);
       return mapped;
     });
     this.server.registerErrorHandler(HttpException, fromHttpException);
@@ -135,10 +135,21 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
   }
 
   private adapt(handler: MessageHandler, method: MethodDescriptor): CallHandler {
+    // A thrown primitive (`throw 'text'`) matches no error handler, so it is logged here.
+    const logPrimitive = (error: unknown): Observable<never> => {
+      if (!(error instanceof Object)) this.logUnexpected(error);
+      return throwError(() => error);
+    };
     return (request, context) => {
       const result = handler(request, context) as Promise<unknown>;
-      return method.responseStream ? streamResult(result) : singleResult(result);
+      if (!method.responseStream) return singleResult(result).pipe(catchError(logPrimitive));
+      return streamResult(result).then((stream) => (isObservable(stream) ? stream.pipe(catchError(logPrimitive)) : stream));
     };
+  }
+
+  /** Logs an error the client sees only as UNKNOWN with a generic message: its text stays on the server. */
+  private logUnexpected(error: unknown): void {
+    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : `Unexpected throw: ${String(error)}`);
   }
 
   /** The bound port, once listening. */
