@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { rememberProtoFileNames } from './proto-source.js';
 import { DEFAULT_CONVERSION, fromProtobufService, type MethodDescriptor, type ServiceDescriptor } from './stub.js';
 
 /** Options for reading `.proto` files. */
@@ -24,7 +25,27 @@ function bundledProtoDirs(): string[] {
   return [path.resolve(here, '../../protos'), path.resolve(here, '../../../protos')].filter((dir) => existsSync(dir));
 }
 
-/** Reads proto files into a resolved protobufjs Root. Missing files and syntax errors throw with the file named. */
+/** The absolute path of a proto this package ships, such as `grpc/health/v1/health.proto`. */
+export function bundledProtoPath(file: string): string {
+  const dirs = bundledProtoDirs();
+  return dirs.map((dir) => path.resolve(dir, file)).find((candidate) => existsSync(candidate)) ?? path.resolve(dirs[0] ?? '.', file);
+}
+
+/**
+ * The name an importer would write for a loaded file: its path relative to the first search
+ * folder holding it, else relative to the working folder, with `/` separators. protobufjs's own
+ * bundled files (`google/protobuf/*.proto`) keep their names.
+ */
+function importName(filename: string, searchDirs: string[]): string {
+  if (!path.isAbsolute(filename)) return filename.split(path.sep).join('/');
+  const dir = searchDirs.find((candidate) => !path.relative(candidate, filename).startsWith('..'));
+  return path.relative(dir ?? process.cwd(), filename).split(path.sep).join('/');
+}
+
+/**
+ * Reads proto files into a resolved protobufjs Root. Missing files and syntax errors throw with
+ * the file named. The Root remembers each file's import name for server reflection.
+ */
 export function loadProtoRoot(files: string | string[], options: LoadOptions = {}): protobuf.Root {
   const root = new protobuf.Root();
   const searchDirs = [...(options.includeDirs ?? []), ...bundledProtoDirs()];
@@ -36,6 +57,8 @@ export function loadProtoRoot(files: string | string[], options: LoadOptions = {
   };
   root.loadSync(files, { keepCase: options.keepCase ?? true });
   root.resolveAll();
+  const absoluteDirs = searchDirs.map((dir) => path.resolve(dir));
+  rememberProtoFileNames(root, new Map(root.files.map((file) => [file, importName(file, absoluteDirs)])));
   return root;
 }
 

@@ -4,6 +4,7 @@
  * this library's `ServiceDescriptor`, which the server and client work from.
  */
 import protobuf from 'protobufjs';
+import { rememberProtoSource } from './proto-source.js';
 
 /**
  * One RPC of a service, with the codecs both sides need. `Req`/`Res` are the message types and
@@ -154,8 +155,11 @@ export function fromProtobufService(service: protobuf.Service, conversion: proto
       serializeResponse: response.serialize,
       deserializeResponse: response.deserialize,
     };
+    rememberProtoSource(methods[method.name], service);
   }
-  return { name: fullName, methods };
+  const descriptor = { name: fullName, methods };
+  rememberProtoSource(descriptor, service);
+  return descriptor;
 }
 
 function fromGrpcJs(definition: Record<string, GrpcJsMethodDefinition>): ServiceDescriptor {
