@@ -56,3 +56,5 @@ export { stubFromJSON } from './protocol/load-stub.js';
 export { generateTypes, type GeneratedFile, type GenerateOptions } from './codegen/generate-types.js';
 export { packDetail, unpackDetail, unpackDetails, findDetail, TYPE_URL_PREFIX, type DetailInit, type UnpackedDetail } from './protocol/error-details.js';
 export type { ErrorDetailTypes, ErrorDetailType, BadRequest, FieldViolation, ErrorInfo, RetryInfo, Duration, DebugInfo, QuotaFailure, QuotaViolation, PreconditionFailure, PreconditionViolation, ResourceInfo, Help, HelpLink, LocalizedMessage, RequestInfo } from './protocol/error-detail-types.js';
+export { HealthService, type ServingStatus, type HealthCheckRequest, type HealthCheckResponse } from './health/health-service.js';
+export { healthStub, type HealthMethods } from './health/health-stub.js';

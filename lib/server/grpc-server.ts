@@ -17,6 +17,8 @@ import { ErrorMapper, type ErrorHandler } from './error-mapping.js';
 import { type CallHandler, type CallSettings, ServerCall } from './server-call.js';
 import { parseListenAddress, peerAddress } from './addresses.js';
 import { implementationFor } from './implementation.js';
+import { HealthService } from '../health/health-service.js';
+import { healthStub } from '../health/health-stub.js';
 
 /** TLS settings of a server. PEM strings or Buffers. */
 export interface ServerCredentials {
@@ -46,6 +48,8 @@ export interface GrpcServerOptions {
   maxConcurrentStreams?: number;
   /** Largest request header list in bytes, advertised as SETTINGS_MAX_HEADER_LIST_SIZE (default 16 KiB). */
   maxHeaderListSize?: number;
+  /** Serve `grpc.health.v1.Health` from `server.health` (default false). */
+  health?: boolean;
 }
 
 /** Options of `shutdown`. */
@@ -83,6 +87,11 @@ export class GrpcServer {
   private http2Server: http2.Http2Server | http2.Http2SecureServer | undefined;
   private state = ServerState.Idle;
   private stopped: Promise<void> | undefined;
+  /**
+   * The serving status of each service, served as `grpc.health.v1.Health` with `health: true`:
+   * SERVING once listening, NOT_SERVING from the start of shutdown; `setStatus` changes it.
+   */
+  readonly health = new HealthService();
 
   constructor(private readonly options: GrpcServerOptions = {}) {
     this.errors = new ErrorMapper(options.includeErrorDetails ?? false);
@@ -93,6 +102,7 @@ export class GrpcServer {
       maxBufferedResponseBytes: options.maxBufferedResponseBytes ?? 16 * 1024 * 1024,
       errors: this.errors,
     };
+    if (options.health === true) this.addService(healthStub(), this.health.implementation);
   }
 
   /**
@@ -117,6 +127,7 @@ export class GrpcServer {
     if (this.routes.has(method.path)) throw new Error(`A handler for ${method.path} is already registered`);
     this.services.add(method.service);
     this.routes.set(method.path, { method, handler });
+    if (this.state === ServerState.Listening) this.health.registerServices([method.service]);
   }
 
   /**
@@ -142,6 +153,7 @@ export class GrpcServer {
       });
     });
     server.on('error', () => undefined);
+    this.health.registerServices(['', ...this.services]);
     return (server.address() as AddressInfo).port;
   }
 
@@ -260,6 +272,7 @@ export class GrpcServer {
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
+    this.health.enterShutdown();
     this.stopped = this.drain(options.graceMs ?? 10_000);
     return this.stopped;
   }
@@ -290,6 +303,7 @@ export class GrpcServer {
   forceShutdown(): void {
     if (this.state === ServerState.Stopped) return;
     this.state = ServerState.Stopped;
+    this.health.enterShutdown();
     const reason = new GrpcError(Status.UNAVAILABLE, 'The server was shut down');
     for (const call of [...this.calls]) call.cancel(reason);
     for (const session of this.sessions) session.destroy();
