@@ -186,7 +186,11 @@ export class ClientCall<Req, Res> {
         this.terminate(error as GrpcError);
         return;
       }
-      stream.end();
+      // A compressed request is written once compression finishes: end the stream after it, not before.
+      writer.flushed().then(
+        () => stream.destroyed || stream.end(),
+        (error: GrpcError) => this.terminate(error),
+      );
       return;
     }
     const sink = {
@@ -225,7 +229,9 @@ export class ClientCall<Req, Res> {
       sawResponse = true;
       const httpStatus = Number(headers[':status']);
       if (headers['grpc-status'] !== undefined) {
+        // Trailers-only: no messages will follow (an OK one ends a response stream without messages).
         this.trailerBlock = { headers, raw };
+        markReaderDone();
         return;
       }
       if (httpStatus !== 200) {
