@@ -54,6 +54,7 @@ export { GrpcClientProxy, type GrpcClientProxyOptions } from './nest/grpc-client
 export type { PropagationOptions } from './client/client-options.js';
 export { stubFromJSON } from './protocol/load-stub.js';
 export { generateTypes, type GeneratedFile, type GenerateOptions } from './codegen/generate-types.js';
+export { wasCompressed, withoutCompression } from './transport/message-flags.js';
 export { packDetail, unpackDetail, unpackDetails, findDetail, TYPE_URL_PREFIX, type DetailInit, type UnpackedDetail } from './protocol/error-details.js';
 export type { ErrorDetailTypes, ErrorDetailType, BadRequest, FieldViolation, ErrorInfo, RetryInfo, Duration, DebugInfo, QuotaFailure, QuotaViolation, PreconditionFailure, PreconditionViolation, ResourceInfo, Help, HelpLink, LocalizedMessage, RequestInfo } from './protocol/error-detail-types.js';
 export { HealthService, type ServingStatus, type HealthCheckRequest, type HealthCheckResponse } from './health/health-service.js';

@@ -6,6 +6,7 @@ import { decompress, type Encoding } from '../protocol/compression.js';
 import { Deframer, type Envelope } from '../protocol/envelope.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
+import { markReceivedCompressed } from './message-flags.js';
 
 /** What a MessageReader reports to. */
 export interface MessageSink<T> {
@@ -68,7 +69,7 @@ export class MessageReader<T> {
 
   private accept(envelope: Envelope): void {
     if (!envelope.compressed) {
-      this.enqueue(() => this.decode(envelope.payload));
+      this.enqueue(() => this.decode(envelope.payload, false));
       return;
     }
     const inflated = decompress(this.options.encoding, envelope.payload, this.options.maxMessageSize);
@@ -82,7 +83,7 @@ export class MessageReader<T> {
         this.fail(error as GrpcError);
         return;
       }
-      this.decode(bytes);
+      this.decode(bytes, true);
     });
   }
 
@@ -91,7 +92,7 @@ export class MessageReader<T> {
     else this.pending = this.pending.then(() => (this.failed ? undefined : step()));
   }
 
-  private decode(bytes: Buffer): void {
+  private decode(bytes: Buffer, compressed: boolean): void {
     if (this.failed) return;
     let value: T;
     try {
@@ -100,6 +101,7 @@ export class MessageReader<T> {
       this.fail(new GrpcError(Status.INTERNAL, `Failed to parse the ${this.options.kind} message`));
       return;
     }
+    if (compressed) markReceivedCompressed(value);
     this.sink.message(value);
   }
 

@@ -7,6 +7,7 @@ import { compress, type Encoding } from '../protocol/compression.js';
 import { encodeEnvelope, envelopeHeader } from '../protocol/envelope.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
+import { isMarkedUncompressed } from './message-flags.js';
 
 /** Payloads up to this size are copied into one buffer with their prefix; larger ones are written as prefix + payload. */
 const COPY_THRESHOLD = 4096;
@@ -52,7 +53,7 @@ export class MessageWriter<T> {
     return this.stream.writableNeedDrain || this.pendingBytes > 0;
   }
 
-  /** Queues one message; `compressed` false sends this one uncompressed even on a compressed stream. */
+  /** Queues one message; `compressed` false (or a message marked `withoutCompression`) is sent uncompressed even on a compressed stream. */
   write(value: T, compressed = true): void {
     let bytes: Uint8Array;
     try {
@@ -64,7 +65,7 @@ export class MessageWriter<T> {
     if (limit >= 0 && bytes.length > limit) {
       throw new GrpcError(Status.RESOURCE_EXHAUSTED, `Sent message larger than max (${bytes.length} vs. ${limit})`);
     }
-    if (!compressed || this.options.encoding === 'identity') {
+    if (!compressed || this.options.encoding === 'identity' || isMarkedUncompressed(value)) {
       if (this.pending === undefined) this.writeFrame(bytes, false);
       else this.chain(Promise.resolve(bytes), false, bytes.length);
       return;
