@@ -46,7 +46,7 @@ describe('per-message compression', () => {
   });
 
   it('tells the client which responses arrived compressed', async () => {
-    const replies = await lastValueFrom(client.unary_stream({ value: 'x', multiplier: 1 }).pipe(toArray()));
+    const replies: ExampleReply[] = await lastValueFrom(client.unary_stream({ value: 'x', multiplier: 1 }).pipe(toArray()));
     expect(replies.map((reply) => reply.message)).toEqual(['a', 'b', 'c']);
     expect(replies.map((reply) => wasCompressed(reply))).toEqual([true, false, true]);
   });
