@@ -103,8 +103,9 @@ export async function main(argv: readonly string[], output: Output = console): P
     output.log(`PASSED ${flags.test_case}`);
     return 0;
   } catch (error) {
-    const reason = error instanceof InteropFailure ? error.message : `unexpected error: ${(error as Error)?.stack ?? String(error)}`;
-    output.error(`FAILED ${flags.test_case}: ${reason}`);
+    // runCase's failures start with the name of the case that failed.
+    const reason = error instanceof InteropFailure ? error.message : `${flags.test_case}: unexpected error: ${(error as Error)?.stack ?? String(error)}`;
+    output.error(`FAILED ${reason}`);
     return 1;
   } finally {
     for (const client of opened) client.close();

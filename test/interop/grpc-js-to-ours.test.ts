@@ -3,7 +3,7 @@ import type { TestServer } from '../../interop/test-service.js';
 import { grpcJsCaseContext, runGrpcJsCase } from '../helpers/grpc-js-interop-client.js';
 import { startOurTestServer, TEST_CASE_OPTIONS } from '../helpers/interop.js';
 
-const NOT_VISIBLE = '(compressed flags not visible to a grpc-js client; checked on the wire in interop-cli.test)';
+const NOT_VISIBLE = '(compressed flags not visible to a grpc-js client; checked on the wire in test-service-wire.test)';
 
 function title(name: CaseName): string {
   return name.startsWith('server_compressed_') ? `${name} ${NOT_VISIBLE}` : name;
