@@ -124,7 +124,12 @@ export class ClientCall<Req, Res> {
     if (this.done || this.localError !== undefined) return;
     this.localError = error;
     this.abort.abort(error);
-    if (this.stream !== undefined && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+    const stream = this.stream;
+    if (stream !== undefined && !stream.destroyed) {
+      stream.close(NGHTTP2_CANCEL);
+      // Unread DATA would hold the stream open (no 'close') until consumed: let it drain.
+      stream.resume();
+    }
   }
 
   private async run(info: CallInfo, request: Req | RequestStream<Req>, deadlineAt: number | undefined): Promise<void> {
@@ -164,12 +169,14 @@ export class ClientCall<Req, Res> {
       { waitForReady: info.options.waitForReady ?? false, signal: this.abort.signal },
     );
     this.stream = stream;
+    // Node detaches a stream from its session once it is destroyed: keep the session to tell a lost connection from a reset.
+    const session = stream.session as http2.ClientHttp2Session;
     const closed = this.watch(stream);
     this.send(stream, encoding, request);
     const replayable = !this.method.requestStream;
     const outcome = await closed;
     if (outcome === 'refused' && replayable && this.localError === undefined) return { kind: 'refused' };
-    return { kind: 'status', status: await this.statusOnClose(stream) };
+    return { kind: 'status', status: await this.statusOnClose(stream, session) };
   }
 
   private send(stream: http2.ClientHttp2Stream, encoding: Encoding, request: Req | RequestStream<Req>): void {
@@ -251,7 +258,10 @@ export class ClientCall<Req, Res> {
         {
           message: (value) => this.accept(value),
           end: markReaderDone,
-          error: (error) => this.terminate(error),
+          error: (error) => {
+            this.terminate(error);
+            markReaderDone();
+          },
         },
       );
       stream.on('data', (chunk: Buffer) => reader.push(chunk));
@@ -266,12 +276,13 @@ export class ClientCall<Req, Res> {
   }
 
   private accept(value: Res): void {
+    if (this.localError !== undefined) return;
     this.responseCount++;
     if (this.method.responseStream) this.responses.push(value);
     else this.single = { value };
   }
 
-  private async statusOnClose(stream: http2.ClientHttp2Stream): Promise<CallStatus> {
+  private async statusOnClose(stream: http2.ClientHttp2Stream, session: http2.ClientHttp2Session): Promise<CallStatus> {
     if (this.localError !== undefined) return statusOf(this.localError);
     if (this.trailerBlock !== undefined) {
       const status = statusFromTrailers(this.trailerBlock.headers, Metadata.fromRawHeaders(this.trailerBlock.raw));
@@ -283,8 +294,7 @@ export class ClientCall<Req, Res> {
       }
       return status;
     }
-    const session = stream.session;
-    if (session === undefined || session.destroyed || session.closed) {
+    if (session.destroyed) {
       return statusOf(new GrpcError(Status.UNAVAILABLE, 'The connection to the server was lost'));
     }
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
