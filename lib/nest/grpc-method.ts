@@ -1,5 +1,5 @@
 /** `@GrpcMethod()`, which binds a controller method to an RPC of the class's `@GrpcImplementing` service. */
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { PARAMTYPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { GrpcCtx } from './grpc-ctx.js';
 import { GRPC_METHOD_METADATA, GRPC_TRANSPORT } from './transport-id.js';
@@ -8,6 +8,23 @@ import { GRPC_METHOD_METADATA, GRPC_TRANSPORT } from './transport-id.js';
 export interface GrpcMethodMarker {
   /** The RPC name given explicitly, or undefined to use the method's own name. */
   rpc: string | undefined;
+}
+
+/** Whether a parameter's design type is an Observable class (rxjs's or a subclass, from any copy of rxjs). */
+function isObservableClass(type: unknown): boolean {
+  const prototype = (type as { prototype?: { subscribe?: unknown; pipe?: unknown } } | undefined)?.prototype;
+  return typeof prototype?.subscribe === 'function' && typeof prototype.pipe === 'function';
+}
+
+/**
+ * Types request-stream parameters declared as `Observable<T>` as plain objects for Nest's pipes.
+ * A pipe cannot validate a stream, and ValidationPipe (even a global one) would otherwise copy it
+ * into an empty Observable with class-transformer, leaving the handler waiting forever.
+ */
+function hideStreamTypes(target: object, key: string | symbol): void {
+  const types: unknown[] | undefined = Reflect.getMetadata(PARAMTYPES_METADATA, target, key);
+  if (types === undefined || !types.some(isObservableClass)) return;
+  Reflect.defineMetadata(PARAMTYPES_METADATA, types.map((type) => (isObservableClass(type) ? Object : type)), target, key);
 }
 
 function claimedIndexes(target: object, key: string | symbol): Set<number> {
@@ -19,7 +36,9 @@ function claimedIndexes(target: object, key: string | symbol): Set<number> {
  * Serves an RPC with this method: the one named `rpc`, or by default the RPC whose name is the
  * method's name exactly or its PascalCase form (`sayHello` serves `SayHello`). The call pattern
  * (unary or streaming) comes from the stub. Undecorated parameters 0 and 1 receive the request
- * (or request stream) and the GrpcContext. Only GrpcTransport sees these handlers.
+ * (or request stream) and the GrpcContext. A request stream typed `Observable<T>` reaches pipes
+ * with the metatype `Object`, so ValidationPipe passes it through. Only GrpcTransport sees these
+ * handlers.
  */
 export function GrpcMethod(rpc?: string): MethodDecorator {
   return (target, key, descriptor) => {
@@ -28,6 +47,7 @@ export function GrpcMethod(rpc?: string): MethodDecorator {
     const claimed = claimedIndexes(target, key);
     if (!claimed.has(1)) GrpcCtx()(target, key, 1);
     if (!claimed.has(0)) Payload()(target, key, 0);
+    hideStreamTypes(target, key);
     return MessagePattern({ rpc: rpc ?? String(key) }, GRPC_TRANSPORT)(target, key, descriptor);
   };
 }
