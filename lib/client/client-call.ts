@@ -74,7 +74,7 @@ export class ClientCall<Req, Res> {
   private resolveHeaders!: (metadata: Metadata) => void;
   private resolveStatus!: (status: CallStatus) => void;
   private readonly abort = new AbortController();
-  private readonly deadline: DeadlineTimer | undefined;
+  private deadline: DeadlineTimer | undefined;
   private stream: http2.ClientHttp2Stream | undefined;
   private localError: GrpcError | undefined;
   private single: { value: Res } | undefined;
@@ -95,9 +95,7 @@ export class ClientCall<Req, Res> {
       release: () => this.cancel(),
     });
     const deadlineAt = deadlineOf(options);
-    if (deadlineAt !== undefined) {
-      this.deadline = new DeadlineTimer(deadlineAt, () => this.terminate(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')));
-    }
+    this.armDeadline(deadlineAt);
     const signal = options.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.cancel();
@@ -132,8 +130,21 @@ export class ClientCall<Req, Res> {
     }
   }
 
+  /** (Re)starts the deadline timer for `at`; undefined means no deadline. */
+  private armDeadline(at: number | undefined): void {
+    this.deadline?.cancel();
+    this.deadline = at === undefined ? undefined : new DeadlineTimer(at, () => this.terminate(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')));
+  }
+
   private async run(info: CallInfo, request: Req | RequestStream<Req>, deadlineAt: number | undefined): Promise<void> {
+    const { timeout, deadline } = info.options;
     const invoke = async (finalInfo: CallInfo): Promise<CallStatus> => {
+      // An interceptor that changed timeout or deadline sets a new deadline, counted from now.
+      if (finalInfo.options.timeout !== timeout || finalInfo.options.deadline !== deadline) {
+        deadlineAt = deadlineOf(finalInfo.options);
+        this.armDeadline(deadlineAt);
+        if (this.localError !== undefined) return statusOf(this.localError);
+      }
       for (;;) {
         const attempt = await this.attempt(finalInfo, request, deadlineAt);
         if (attempt.kind === 'status') return attempt.status;
