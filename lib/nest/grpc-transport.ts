@@ -3,13 +3,14 @@
  * registers, binds them to RPCs of their services, and serves them with a GrpcServer.
  */
 import { type CustomTransportStrategy, type MessageHandler, RpcException, Server } from '@nestjs/microservices';
-import { HttpException } from '@nestjs/common';
+import { HttpException, Logger, type LoggerService } from '@nestjs/common';
 import { catchError, from, isObservable, mergeMap, type Observable, of, throwError } from 'rxjs';
 import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
 import type { CallHandler } from '../server/server-call.js';
 import { camelCase } from '../server/implementation.js';
+import { parseListenAddress, peerAddress } from '../server/addresses.js';
 import type { GrpcBinding } from './grpc-implementing.js';
 import { fromHttpException, fromRpcError, fromRpcException } from './nest-error-mapping.js';
 import { GRPC_BINDING_EXTRA, GRPC_TRANSPORT } from './transport-id.js';
@@ -58,6 +59,8 @@ async function streamResult(result: Promise<unknown>): Promise<unknown> {
  */
 export class GrpcTransport extends Server implements CustomTransportStrategy {
   override readonly transportId = GRPC_TRANSPORT;
+  /** Nest's Logger under the context `GrpcTransport` (Nest's base Server would log as `Server`). */
+  protected override readonly logger: LoggerService = new Logger(GrpcTransport.name);
   private readonly server: GrpcServer;
   private readonly bindings = new Map<string, string>();
 
@@ -108,6 +111,7 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
   private async start(): Promise<void> {
     const services = this.knownServices();
     const served = new Map<string, string[]>();
+    const handlerOfPath = new Map<string, string>();
     for (const [pattern, handler] of this.getHandlers()) {
       const binding = (handler.extras as Record<string, unknown> | undefined)?.[GRPC_BINDING_EXTRA] as GrpcBinding | undefined;
       if (binding === undefined) {
@@ -122,11 +126,16 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
       if (method === undefined) {
         throw new Error(`${binding.handlerName} is bound to ${service.name}/${binding.rpc}, which the service does not have; its RPCs are ${Object.keys(service.methods).join(', ')}`);
       }
+      // Two handlers may name one RPC differently (`unary_unary` and `unaryUnary`): compare resolved paths.
+      const previous = handlerOfPath.get(method.path);
+      if (previous !== undefined) throw new Error(`Two handlers for ${service.name}/${method.name}: ${previous} and ${binding.handlerName}`);
+      handlerOfPath.set(method.path, binding.handlerName);
       this.server.addMethod(method, this.adapt(handler, method));
       served.set(service.name, [...(served.get(service.name) ?? []), method.name]);
     }
-    const port = await this.server.listen(this.options.url ?? '0.0.0.0:50051');
-    this.logger.log(`gRPC server listening on port ${port}`);
+    const url = this.options.url ?? '0.0.0.0:50051';
+    const port = await this.server.listen(url);
+    this.logger.log(`gRPC server listening on ${peerAddress(parseListenAddress(url).host, port)}`);
     for (const [name, methods] of served) {
       this.logger.log(`Serving ${name}: ${methods.join(', ')}`);
       const missing = Object.keys(services.get(name)?.methods ?? {}).filter((rpc) => !methods.includes(rpc));
