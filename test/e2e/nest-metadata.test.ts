@@ -5,8 +5,8 @@
  */
 import 'reflect-metadata';
 import * as grpc from '@grpc/grpc-js';
-import { Controller, Injectable, Module } from '@nestjs/common';
-import { Ctx, Payload } from '@nestjs/microservices';
+import { Controller, Inject, Injectable, Module, Scope } from '@nestjs/common';
+import { CONTEXT, Ctx, Payload, type RequestContext } from '@nestjs/microservices';
 import { lastValueFrom, map, Observable, toArray } from 'rxjs';
 import {
   currentCallContext,
@@ -79,6 +79,46 @@ class MetadataController {
 
 @Module({ controllers: [MetadataController], providers: [CallerService] })
 class MetadataModule {}
+
+/** A request-scoped provider: Nest builds one per call and gives it the call through CONTEXT. */
+@Injectable({ scope: Scope.REQUEST })
+class PerCall {
+  constructor(@Inject(CONTEXT) readonly request: RequestContext<unknown, GrpcContext>) {}
+}
+
+@Controller()
+@GrpcImplementing(exampleStub)
+class RequestScopedController {
+  constructor(private readonly perCall: PerCall) {}
+
+  /** @Payload('property') picks one field of the request. */
+  @GrpcMethod()
+  unary_unary(@Payload('value') value: string, @Payload('multiplier') multiplier: number, @GrpcCtx() context: GrpcContext): ExampleReply {
+    const { request } = this.perCall;
+    const same = request.getContext() === context && request.getData() !== undefined;
+    return { message: `${value.repeat(multiplier)} ${JSON.stringify(request.getPattern())} ${String(context.metadata.first('x-in'))}`, seqno: same ? 1 : 0 };
+  }
+}
+
+@Module({ controllers: [RequestScopedController], providers: [PerCall] })
+class RequestScopedModule {}
+
+describe('a request-scoped controller', () => {
+  let nest: NestGrpcApp;
+  beforeAll(async () => {
+    nest = await startNestApp(RequestScopedModule);
+  });
+  afterAll(() => nest.close());
+
+  it('gets its per-call provider with the call context, and @Payload(property) fields (both clients)', async () => {
+    const expected = { message: 'abab {"service":"nameko.example","rpc":"unary_unary"} m', seqno: 1 };
+    await expect(nest.ours.unary_unary({ value: 'ab', multiplier: 2 }, { metadata: { 'x-in': 'm' } })).resolves.toEqual(expected);
+    const metadata = new grpc.Metadata();
+    metadata.set('x-in', 'm');
+    const { response } = await grpcJsUnary(nest.grpcJs, 'unary_unary', { value: 'ab', multiplier: 2 }, metadata);
+    expect(response).toEqual(expected);
+  });
+});
 
 describe('metadata through a Nest controller', () => {
   let nest: NestGrpcApp;
