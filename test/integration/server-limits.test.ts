@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import protobuf from 'protobufjs';
@@ -172,6 +173,33 @@ describe('GrpcServer message size limits', () => {
     const { messages, status } = await collect(harness.client(port).unary_stream({ value: 'a' }));
     expect(status.code).toBe(grpc.status.OK);
     expect(messages).toHaveLength(64);
+  });
+
+  it('advertises its stream and header-list limits in SETTINGS (defaults 1000 and 16 KiB, configurable)', async () => {
+    const defaults = await harness.serve(exampleImplementation);
+    const configured = await harness.serve(exampleImplementation, { maxConcurrentStreams: 7, maxHeaderListSize: 4096 });
+    for (const [port, streams, headerList] of [
+      [defaults.port, 1000, 16 * 1024],
+      [configured.port, 7, 4096],
+    ]) {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+      session.destroy();
+      expect([settings.maxConcurrentStreams, settings.maxHeaderListSize]).toEqual([streams, headerList]);
+    }
+  });
+
+  it('refuses request metadata over maxHeaderListSize for that call only (RESOURCE_EXHAUSTED)', async () => {
+    const { port } = await harness.serve(exampleImplementation, { maxHeaderListSize: 8 * 1024 });
+    const client = harness.client(port);
+    await expectHealthy(client);
+    const big = new grpc.Metadata();
+    big.add('x-big', 'h'.repeat(10 * 1024));
+    const concurrent = collect(client.unary_stream({ value: 'c' }));
+    const error = await grpcJsUnary(client, 'unary_unary', { value: 'a' }, big).catch((e: grpc.ServiceError) => e);
+    expect((error as grpc.ServiceError).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect((await concurrent).status.code).toBe(grpc.status.OK);
+    await expectHealthy(client);
   });
 
   it('reads a client-streaming request only as fast as an async-iterating handler consumes it', async () => {
