@@ -91,6 +91,8 @@ export class ServerCall implements CallControl {
       control: this,
     });
     this.stream.on('error', () => undefined);
+    // 'aborted' (a reset by the peer) comes before 'close'; between them the stream takes no more frames.
+    this.stream.on('aborted', () => this.onStreamClose());
     this.stream.on('close', () => this.onStreamClose());
     this.deadline =
       init.deadlineAt === undefined
@@ -260,7 +262,7 @@ export class ServerCall implements CallControl {
   }
 
   private sendHeaders(metadata: Metadata | undefined): void {
-    if (this.state !== ResponseState.Pending || this.stream.destroyed) return;
+    if (this.state !== ResponseState.Pending || this.stream.destroyed || this.stream.closed) return;
     this.state = ResponseState.HeadersSent;
     this.stream.respond(responseHeaders(this.responseEncoding, metadata), { waitForTrailers: true });
   }
@@ -279,7 +281,7 @@ export class ServerCall implements CallControl {
     this.close();
     if (status.code !== Status.OK) this.abort.abort(new GrpcError(status.code, status.message));
     const stream = this.stream;
-    if (stream.destroyed) return;
+    if (stream.destroyed || stream.closed) return;
     // Once the response is complete, a client still sending is asked to stop, without error (RFC 9113 8.1).
     const stopPeer = () => {
       if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
