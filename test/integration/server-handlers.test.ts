@@ -255,6 +255,20 @@ describe('GrpcServer services', () => {
     }
   });
 
+  it.each(['0.0.0.0:0', ':0'])('listens on all interfaces with %j and resolves with the bound port', async (address) => {
+    const server = new GrpcServer();
+    server.addService(exampleStub, exampleImplementation);
+    const port = await server.listen(address);
+    try {
+      expect(port).toBeGreaterThan(0);
+      expect(server.port).toBe(port);
+      const client = harness.track(exampleGrpcJsClient(port));
+      expect((await grpcJsUnary(client, 'unary_unary', { value: 'all' })).response.message).toBe('all');
+    } finally {
+      server.forceShutdown();
+    }
+  });
+
   it('rejects a malformed listen address and a port in use', async () => {
     await expect(new GrpcServer().listen('localhost')).rejects.toThrow(TypeError);
     await expect(new GrpcServer().listen('127.0.0.1:70000')).rejects.toThrow(TypeError);
