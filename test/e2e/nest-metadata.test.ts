@@ -83,7 +83,7 @@ class MetadataModule {}
 /** A request-scoped provider: Nest builds one per call and gives it the call through CONTEXT. */
 @Injectable({ scope: Scope.REQUEST })
 class PerCall {
-  constructor(@Inject(CONTEXT) readonly request: RequestContext<unknown, GrpcContext>) {}
+  constructor(@Inject(CONTEXT) readonly request: RequestContext) {}
 }
 
 @Controller()
