@@ -2,7 +2,7 @@
 import { PARAMTYPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { GrpcCtx } from './grpc-ctx.js';
-import { GRPC_METHOD_METADATA, GRPC_TRANSPORT } from './transport-id.js';
+import { GRPC_METHOD_EXTRA, GRPC_METHOD_METADATA, GRPC_TRANSPORT } from './transport-id.js';
 
 /** What `@GrpcMethod` records on the method. */
 export interface GrpcMethodMarker {
@@ -48,6 +48,6 @@ export function GrpcMethod(rpc?: string): MethodDecorator {
     if (!claimed.has(1)) GrpcCtx()(target, key, 1);
     if (!claimed.has(0)) Payload()(target, key, 0);
     hideStreamTypes(target, key);
-    return MessagePattern({ rpc: rpc ?? String(key) }, GRPC_TRANSPORT)(target, key, descriptor);
+    return MessagePattern({ rpc: rpc ?? String(key) }, GRPC_TRANSPORT, { [GRPC_METHOD_EXTRA]: true })(target, key, descriptor);
   };
 }

@@ -13,7 +13,7 @@ import { camelCase } from '../server/implementation.js';
 import { parseListenAddress, peerAddress } from '../server/addresses.js';
 import type { GrpcBinding } from './grpc-implementing.js';
 import { fromHttpException, fromRpcError, fromRpcException } from './nest-error-mapping.js';
-import { GRPC_BINDING_EXTRA, GRPC_TRANSPORT } from './transport-id.js';
+import { GRPC_BINDING_EXTRA, GRPC_METHOD_EXTRA, GRPC_TRANSPORT } from './transport-id.js';
 
 /** Options of GrpcTransport: those of GrpcServer, plus where to listen and where the services come from. */
 export interface GrpcTransportOptions extends GrpcServerOptions {
@@ -113,8 +113,11 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
     const served = new Map<string, string[]>();
     const handlerOfPath = new Map<string, string>();
     for (const [pattern, handler] of this.getHandlers()) {
-      const binding = (handler.extras as Record<string, unknown> | undefined)?.[GRPC_BINDING_EXTRA] as GrpcBinding | undefined;
+      const extras = handler.extras as Record<string, unknown> | undefined;
+      const binding = extras?.[GRPC_BINDING_EXTRA] as GrpcBinding | undefined;
       if (binding === undefined) {
+        // Nest offers every server the @MessagePattern/@EventPattern handlers that name no transport: they are another transport's.
+        if (extras?.[GRPC_METHOD_EXTRA] !== true) continue;
         throw new Error(`The @GrpcMethod handler ${pattern} is in a class without @GrpcImplementing(stub)`);
       }
       const service = binding.stub !== undefined ? toServiceDescriptor(binding.stub) : services.get(binding.service);

@@ -11,3 +11,6 @@ export const GRPC_METHOD_METADATA = 'nestjs-grpc-transport:method';
 
 /** The key, in a handler's pattern extras, of its binding to a service. */
 export const GRPC_BINDING_EXTRA = 'nestjsGrpcTransport';
+
+/** The key, in a handler's pattern extras, that marks it as declared by `@GrpcMethod`. */
+export const GRPC_METHOD_EXTRA = 'nestjsGrpcTransportMethod';

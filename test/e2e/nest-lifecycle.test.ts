@@ -16,6 +16,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, EventPattern, MessagePattern, Transport } from '@nestjs/microservices';
 import net from 'node:net';
 import path from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -369,3 +370,47 @@ describe('a hybrid app', () => {
     expect(hooks).toEqual(['before:close', 'shutdown:close']);
   });
 });
+
+/** A controller for Nest's own TCP transport: its patterns name no transport, so Nest offers them to every server. */
+@Controller()
+class TcpController {
+  readonly events: unknown[] = [];
+
+  @MessagePattern('sum')
+  sum(numbers: number[]): number {
+    return numbers.reduce((total, value) => total + value, 0);
+  }
+
+  @EventPattern('noted')
+  noted(data: unknown): void {
+    this.events.push(data);
+  }
+}
+@Module({ controllers: [TcpController, HybridController] })
+class MultiTransportModule {}
+
+describe('an app with GrpcTransport next to another transport', () => {
+  it("Nest's TCP @MessagePattern/@EventPattern handlers (no transport named) do not disturb GrpcTransport, which serves only its own", async () => {
+    const logger = new RecordingLogger();
+    const app: INestApplication = await NestFactory.create(MultiTransportModule, { logger });
+    const tcp = app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 } });
+    const transport = new GrpcTransport({ url: '127.0.0.1:0' });
+    app.connectMicroservice({ strategy: transport });
+    await app.startAllMicroservices();
+    await app.init();
+    const tcpPort = (tcp.unwrap<net.Server>().address() as net.AddressInfo).port;
+    const tcpClient = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    const ours = new GrpcClient(`127.0.0.1:${transport.port}`, exampleStub);
+    try {
+      await expect(lastValueFrom(tcpClient.send<number>('sum', [1, 2, 3]))).resolves.toBe(6);
+      await expect(ours.unary_unary({ value: 'next to tcp', multiplier: 1 })).resolves.toEqual({ message: 'grpc next to tcp', seqno: 0 });
+      const serving = logger.lines.filter((line) => line.context === 'GrpcTransport' && line.message.startsWith('Serving'));
+      expect(serving.map((line) => line.message)).toEqual(['Serving nameko.example: unary_unary']);
+    } finally {
+      ours.close();
+      await tcpClient.close();
+      await app.close();
+    }
+  });
+});
+
