@@ -21,6 +21,7 @@ import {
   UseFilters,
   UseGuards,
   UseInterceptors,
+  UnauthorizedException,
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
@@ -58,13 +59,15 @@ class DenyGuard implements CanActivate {
   }
 }
 
-/** Lets a call through when its metadata carries `authorization: Bearer let-me-in`. */
+/** Lets a call through when its metadata carries `authorization: Bearer let-me-in`; throws 401 without any. */
 @Injectable()
 class TokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     seen.types.push(context.getType());
     const grpcContext = context.switchToRpc().getContext<GrpcContext>();
-    return grpcContext.metadata.first('authorization') === 'Bearer let-me-in';
+    const authorization = grpcContext.metadata.first('authorization');
+    if (authorization === undefined) throw new UnauthorizedException('no token');
+    return authorization === 'Bearer let-me-in';
   }
 }
 
@@ -143,6 +146,16 @@ describe('guards', () => {
     ]);
     expect(seen.types).toEqual(['rpc', 'rpc']);
     expect(seen.calls).toEqual(['stream_stream']);
+  });
+
+  it('a guard throwing UnauthorizedException: UNAUTHENTICATED with its message (both clients)', async () => {
+    const ours = await rejection(lastValueFrom(nest.ours.stream_stream([{ value: 'a' }])));
+    expect(ours.code).toBe(Status.UNAUTHENTICATED);
+    expect(ours.message).toBe('no token');
+    const { status } = await collect(nest.grpcJs.unary_stream({ value: 'x' }));
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(status.details).toBe('no token');
+    expect(seen.calls).toEqual([]);
   });
 });
 
