@@ -12,6 +12,7 @@ import type { CallHandler } from '../server/server-call.js';
 import { camelCase } from '../server/implementation.js';
 import { parseListenAddress, peerAddress } from '../server/addresses.js';
 import type { GrpcBinding } from './grpc-implementing.js';
+import { pullSource } from './iterable-result.js';
 import { fromHttpException, fromRpcError, fromRpcException } from './nest-error-mapping.js';
 import { GRPC_BINDING_EXTRA, GRPC_METHOD_EXTRA, GRPC_TRANSPORT } from './transport-id.js';
 
@@ -39,13 +40,15 @@ function singleResult(result: Promise<unknown>): Observable<unknown> {
 }
 
 /**
- * A Nest handler's streamed result. Returned as is (an AsyncIterable keeps its backpressure);
- * inside an interceptor's Observable, an emitted array or async iterable is flattened into
- * messages.
+ * A Nest handler's streamed result. An async generator's result that no interceptor piped is
+ * pulled (it keeps its backpressure); an Observable is subscribed, and an array or async iterable
+ * it emits (an interceptor returned one) is flattened into messages.
  */
 async function streamResult(result: Promise<unknown>): Promise<unknown> {
   const value = await result;
   if (!isObservable(value)) return value;
+  const source = pullSource(value);
+  if (source !== undefined) return source;
   return value.pipe(mergeMap((item) => (Array.isArray(item) || isAsyncIterable(item) ? from(item) : of(item))));
 }
 

@@ -74,8 +74,9 @@ class TokenGuard implements CanActivate {
 @Controller()
 @GrpcImplementing(exampleStub)
 class GuardedController {
-  @GrpcMethod()
+  // Above @GrpcMethod here, below it elsewhere: the order of the decorators does not matter.
   @UseGuards(DenyGuard)
+  @GrpcMethod()
   unary_unary(): ExampleReply {
     seen.calls.push('unary_unary');
     return { message: 'should not run', seqno: 0 };
@@ -371,6 +372,97 @@ describe('interceptors', () => {
     // the mapped response completes too; the timing interceptor still sees the call end once.
     expect(await timingDone.promise).toMatchObject({ handler: 'stream_stream', items: 1 });
     expect(timings).toHaveLength(1);
+    expect((await done).status.code).toBe(grpc.status.CANCELLED);
+  });
+});
+
+/** Signals of the generator handlers, for the cancellation test. */
+let generator: { finished: Deferred<void> } = { finished: deferred() };
+
+@Catch()
+class GeneratorErrorFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): Observable<never> {
+    seen.types.push(`filter:${host.getType()}`);
+    return throwError(() => new GrpcError(Status.DATA_LOSS, `filtered: ${exception instanceof Error ? exception.message : String(exception)}`));
+  }
+}
+
+@Controller()
+@GrpcImplementing(exampleStub)
+@UseInterceptors(TimingInterceptor)
+class GeneratorController {
+  /** `endless`: yields until the call ends; `fail`: throws after one message; otherwise `multiplier` messages. */
+  @GrpcMethod()
+  @UseInterceptors(ShoutInterceptor)
+  @UseFilters(GeneratorErrorFilter)
+  async *unary_stream(request: ExampleRequest): AsyncIterable<ExampleReply> {
+    try {
+      if (request.value === 'endless') {
+        for (let seqno = 1; ; seqno++) {
+          yield { message: 'again', seqno };
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      for (let seqno = 1; seqno <= request.multiplier; seqno++) {
+        yield { message: request.value, seqno };
+        if (request.value === 'fail') throw new Error('the generator broke');
+      }
+    } finally {
+      generator.finished.resolve();
+    }
+  }
+}
+
+@Module({ controllers: [GeneratorController], providers: [TimingInterceptor, ShoutInterceptor] })
+class GeneratorModule {}
+
+describe('interceptors and filters around an async-generator handler', () => {
+  let nest: NestGrpcApp;
+  beforeAll(async () => {
+    nest = await startNestApp(GeneratorModule);
+  });
+  afterAll(() => nest.close());
+  beforeEach(() => {
+    timings.length = 0;
+    timingDone = deferred();
+    generator = { finished: deferred() };
+  });
+
+  it('a map interceptor applies to each yielded message; the timing interceptor counts them and ends with the stream (grpc-js)', async () => {
+    const { messages, status } = await collect(nest.grpcJs.unary_stream({ value: 'gen', multiplier: 3 }));
+    expect(status.code).toBe(grpc.status.OK);
+    expect(messages).toEqual([1, 2, 3].map((seqno) => ({ message: 'GEN!', seqno })));
+    expect(await timingDone.promise).toMatchObject({ type: 'rpc', handler: 'unary_stream', items: 3, outcome: 'complete' });
+    await generator.finished.promise;
+  });
+
+  it('an error thrown by the generator reaches the method exception filter, after the first message (ours)', async () => {
+    const received: ExampleReply[] = [];
+    const error = await rejection(
+      new Promise((resolve, reject) =>
+        nest.ours.unary_stream({ value: 'fail', multiplier: 2 }).subscribe({ next: (reply: ExampleReply) => received.push(reply), error: reject, complete: resolve }),
+      ),
+    );
+    expect(received).toEqual([{ message: 'FAIL!', seqno: 1 }]);
+    expect(error.code).toBe(Status.DATA_LOSS);
+    expect(error.message).toBe('filtered: the generator broke');
+    expect(seen.types).toEqual(['rpc', 'filter:rpc']);
+    expect(await timingDone.promise).toMatchObject({ items: 1, outcome: 'error' });
+  });
+
+  it('cancelling stops the generator (its finally runs) through both interceptors (ours and grpc-js)', async () => {
+    const subscription = nest.ours.unary_stream({ value: 'endless', multiplier: 1 }).subscribe({ next: () => subscription.unsubscribe() });
+    await generator.finished.promise;
+    expect(await timingDone.promise).toMatchObject({ handler: 'unary_stream', outcome: 'unsubscribed' });
+
+    generator = { finished: deferred() };
+    timingDone = deferred();
+    const call = nest.grpcJs.unary_stream({ value: 'endless' });
+    const done = collect(call);
+    await new Promise((resolve) => call.once('data', resolve));
+    call.cancel();
+    await generator.finished.promise;
+    expect(await timingDone.promise).toMatchObject({ outcome: 'unsubscribed' });
     expect((await done).status.code).toBe(grpc.status.CANCELLED);
   });
 });
