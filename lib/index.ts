@@ -59,3 +59,5 @@ export { packDetail, unpackDetail, unpackDetails, findDetail, TYPE_URL_PREFIX, t
 export type { ErrorDetailTypes, ErrorDetailType, BadRequest, FieldViolation, ErrorInfo, RetryInfo, Duration, DebugInfo, QuotaFailure, QuotaViolation, PreconditionFailure, PreconditionViolation, ResourceInfo, Help, HelpLink, LocalizedMessage, RequestInfo } from './protocol/error-detail-types.js';
 export { HealthService, type ServingStatus, type HealthCheckRequest, type HealthCheckResponse } from './health/health-service.js';
 export { healthStub, type HealthMethods } from './health/health-stub.js';
+export { ReflectionService, type ReflectedServer, type ReflectionRequest, type ReflectionResponse } from './reflection/reflection-service.js';
+export { reflectionStub, type ReflectionMethods } from './reflection/reflection-stubs.js';

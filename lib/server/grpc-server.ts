@@ -19,6 +19,8 @@ import { parseListenAddress, peerAddress } from './addresses.js';
 import { implementationFor } from './implementation.js';
 import { HealthService } from '../health/health-service.js';
 import { healthStub } from '../health/health-stub.js';
+import { ReflectionService } from '../reflection/reflection-service.js';
+import { reflectionStub } from '../reflection/reflection-stubs.js';
 
 /** TLS settings of a server. PEM strings or Buffers. */
 export interface ServerCredentials {
@@ -50,6 +52,8 @@ export interface GrpcServerOptions {
   maxHeaderListSize?: number;
   /** Serve `grpc.health.v1.Health` from `server.health` (default false). */
   health?: boolean;
+  /** Serve server reflection, `grpc.reflection.v1` and `v1alpha`, describing the services from their protos (default false). */
+  reflection?: boolean;
 }
 
 /** Options of `shutdown`. */
@@ -103,6 +107,10 @@ export class GrpcServer {
       errors: this.errors,
     };
     if (options.health === true) this.addService(healthStub(), this.health.implementation);
+    if (options.reflection === true) {
+      const reflection = new ReflectionService({ serviceNames: () => this.services, methods: () => [...this.routes.values()].map((route) => route.method) });
+      for (const version of ['v1', 'v1alpha'] as const) this.addService(reflectionStub(version), reflection.implementation);
+    }
   }
 
   /**
