@@ -61,3 +61,5 @@ export { HealthService, type ServingStatus, type HealthCheckRequest, type Health
 export { healthStub, type HealthMethods } from './health/health-stub.js';
 export { ReflectionService, type ReflectedServer, type ReflectionRequest, type ReflectionResponse } from './reflection/reflection-service.js';
 export { reflectionStub, type ReflectionMethods } from './reflection/reflection-stubs.js';
+export { GrpcHealthService } from './nest/grpc-health-service.js';
+export { GrpcHealthModule } from './nest/grpc-health-module.js';
