@@ -33,6 +33,8 @@ function methodKeys(prototype: object): string[] {
  * bound to that service's RPCs. It also installs a class-level exception filter that hands
  * errors to the transport untouched, so GrpcError, RpcException and HttpException map to their
  * gRPC status; filters on methods, or declared on the class above this decorator, run first.
+ * Being a class filter, it also outranks global filters (`app.useGlobalFilters`), which therefore
+ * never see errors of these handlers: declare gRPC filters on the class or the method.
  */
 export function GrpcImplementing(stub: Stub | string): ClassDecorator {
   return (target) => {
