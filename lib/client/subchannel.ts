@@ -209,7 +209,7 @@ export class Subchannel {
     }
   }
 
-  /** Closes the connection and stops reconnecting; queued requests fail UNAVAILABLE. Idempotent. */
+  /** Closes the connection at once (calls on it end UNAVAILABLE) and stops reconnecting; queued requests fail UNAVAILABLE. Idempotent. */
   shutdown(): void {
     if (this.state === ConnectivityState.Shutdown) return;
     this.setState(ConnectivityState.Shutdown);
@@ -217,7 +217,8 @@ export class Subchannel {
     this.stopKeepalive();
     const error = new GrpcError(Status.UNAVAILABLE, 'The client was closed');
     for (const waiter of this.queue.drain()) waiter.reject(error);
-    this.session?.close();
+    // destroy, not close: a graceful close would let calls in flight run on, unbounded.
+    this.session?.destroy();
     this.session = undefined;
   }
 }
