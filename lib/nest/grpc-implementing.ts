@@ -32,9 +32,9 @@ function methodKeys(prototype: object): string[] {
  * name, `'package.Service'`, found in GrpcTransport's `protos`. Its `@GrpcMethod` handlers are
  * bound to that service's RPCs. It also installs a class-level exception filter that hands
  * errors to the transport untouched, so GrpcError, RpcException and HttpException map to their
- * gRPC status; filters on methods, or declared on the class above this decorator, run first.
- * Being a class filter, it also outranks global filters (`app.useGlobalFilters`), which therefore
- * never see errors of these handlers: declare gRPC filters on the class or the method.
+ * gRPC status; filters on methods, or declared on the class above this decorator, run first,
+ * and global filters (`app.useGlobalFilters`, static `APP_FILTER`) are consulted before the
+ * error goes to the transport.
  */
 export function GrpcImplementing(stub: Stub | string): ClassDecorator {
   return (target) => {
@@ -50,6 +50,6 @@ export function GrpcImplementing(stub: Stub | string): ClassDecorator {
       Reflect.defineMetadata(PATTERN_METADATA, [{ service, rpc }], method);
       Reflect.defineMetadata(PATTERN_EXTRAS_METADATA, { ...Reflect.getMetadata(PATTERN_EXTRAS_METADATA, method), [GRPC_BINDING_EXTRA]: binding }, method);
     }
-    UseFilters(new GrpcErrorPassThrough())(target);
+    UseFilters(GrpcErrorPassThrough)(target);
   };
 }
