@@ -1,0 +1,302 @@
+/**
+ * The load generator's measurement loops, on raw node:http2 with pre-encoded bytes. Each runs
+ * a warm-up, then measures, then lets in-flight calls finish. Latencies go into a preallocated
+ * histogram; nothing grows with the number of calls or messages.
+ */
+import http2 from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import type { Latency, LoadResult } from '../common/ipc.js';
+import type { Timing } from '../scenarios.js';
+import { EnvelopeCounter } from './envelope-counter.js';
+import { Histogram } from './histogram.js';
+
+/** Called when the measured part starts and ends (the parent samples the server's CPU time then). */
+export type PhaseListener = (phase: 'measure' | 'done') => void;
+
+const enum Phase {
+  Warmup,
+  Measure,
+  Stopping,
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function latencyOf(histogram: Histogram): Latency {
+  return { p50: histogram.quantile(0.5) / 1000, p99: histogram.quantile(0.99) / 1000, mean: histogram.mean / 1000, max: histogram.max / 1000, samples: histogram.count };
+}
+
+function cpuPercent(start: NodeJS.CpuUsage, elapsedMs: number): number {
+  const used = process.cpuUsage(start);
+  return ((used.user + used.system) / 1000 / elapsedMs) * 100;
+}
+
+/** Counts failures by status ("none" when the stream closed without one). */
+function fail(failures: Record<string, number>, status: string | undefined): void {
+  const key = status ?? 'none';
+  failures[key] = (failures[key] ?? 0) + 1;
+}
+
+/** The call loop of one window measurement. */
+class WindowLoop {
+  phase = Phase.Warmup;
+  readonly histogram = new Histogram();
+  readonly failures: Record<string, number> = {};
+  /** Calls ended OK in the measured window. */
+  completed = 0;
+  /** Calls ended in any phase, any status. */
+  ended = 0;
+
+  constructor(
+    private readonly headers: http2.OutgoingHttpHeaders,
+    private readonly body: Buffer,
+  ) {}
+
+  issue(session: http2.ClientHttp2Session): void {
+    if (session.destroyed || session.closed) return;
+    const started = performance.now();
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(this.headers);
+    } catch {
+      return;
+    }
+    let status: string | undefined;
+    stream.on('response', (headers) => {
+      const trailersOnly = headers['grpc-status'];
+      if (trailersOnly !== undefined) status = String(trailersOnly);
+    });
+    stream.on('data', noop);
+    stream.on('trailers', (trailers) => {
+      status = String(trailers['grpc-status']);
+    });
+    stream.on('error', noop);
+    stream.on('close', () => {
+      this.ended++;
+      if (this.phase === Phase.Measure) {
+        this.histogram.recordMs(performance.now() - started);
+        if (status === '0') this.completed++;
+        else fail(this.failures, status);
+      }
+      if (this.phase !== Phase.Stopping) this.issue(session);
+    });
+    stream.end(this.body);
+  }
+}
+
+function noop(): void {}
+
+/** Sleeps `minMs`, then on until `enough()` holds (checked every 50 ms) or `maxMs` have passed; false if `maxMs` cut it. */
+async function waitFor(minMs: number, maxMs: number, enough: () => boolean): Promise<boolean> {
+  const started = performance.now();
+  await sleep(minMs);
+  while (!enough()) {
+    if (performance.now() - started >= maxMs) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/**
+ * Unary-response calls back to back on `streams` slots per session, each writing `body`; counts
+ * calls that end OK within the measured window. With many calls in flight a call can outlast the
+ * nominal times, so the warm-up lasts until every slot has completed a call and the window until
+ * as many calls as there are slots completed in it (each at most 5× its nominal length or 3 s;
+ * the report notes a cut). Calls still in flight at the end are abandoned (the connections are
+ * reset). `unitsPerCall` converts calls to the rate's unit.
+ */
+export async function runWindow(
+  sessions: http2.ClientHttp2Session[],
+  streams: number,
+  headers: http2.OutgoingHttpHeaders,
+  body: Buffer,
+  unitsPerCall: number,
+  timing: Timing,
+  onPhase: PhaseListener,
+): Promise<LoadResult> {
+  const notes: string[] = [];
+  const slots = sessions.length * streams;
+  const loop = new WindowLoop(headers, body);
+  for (const session of sessions) for (let slot = 0; slot < streams; slot++) loop.issue(session);
+  if (!(await waitFor(timing.warmupMs, Math.max(5 * timing.warmupMs, 3000), () => loop.ended >= slots))) {
+    notes.push(`warm-up cut after ${loop.ended} of ${slots} first calls ended`);
+  }
+  loop.phase = Phase.Measure;
+  onPhase('measure');
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const windowCapMs = Math.max(5 * timing.durationMs, 3000);
+  if (!(await waitFor(timing.durationMs, windowCapMs, () => loop.completed + sum(loop.failures) >= slots))) {
+    notes.push(`window cut at ${windowCapMs} ms with fewer calls ended than in flight`);
+  }
+  loop.phase = Phase.Stopping;
+  const elapsedMs = performance.now() - started;
+  const loadCpuPercent = cpuPercent(cpu, elapsedMs);
+  onPhase('done');
+  const units = loop.completed * unitsPerCall;
+  return { completed: loop.completed, failures: loop.failures, units, elapsedMs, rate: (units / elapsedMs) * 1000, latency: latencyOf(loop.histogram), loadCpuPercent, notes };
+}
+
+function sum(counts: Record<string, number>): number {
+  let total = 0;
+  for (const count of Object.values(counts)) total += count;
+  return total;
+}
+
+/** One response-streaming call's outcome. */
+interface StreamCall {
+  ms: number;
+  messages: number;
+  status: string | undefined;
+  timedOut: boolean;
+}
+
+function streamCall(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body: Buffer, capMs: number): Promise<StreamCall> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const counter = new EnvelopeCounter();
+    let status: string | undefined;
+    let timedOut = false;
+    const stream = session.request(headers);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, capMs);
+    stream.on('response', (received) => {
+      if (received['grpc-status'] !== undefined) status = String(received['grpc-status']);
+    });
+    stream.on('data', (chunk: Buffer) => counter.push(chunk));
+    stream.on('trailers', (trailers) => {
+      status = String(trailers['grpc-status']);
+    });
+    stream.on('error', noop);
+    stream.on('close', () => {
+      clearTimeout(timer);
+      resolve({ ms: performance.now() - started, messages: counter.messages, status, timedOut });
+    });
+    stream.end(body);
+  });
+}
+
+/**
+ * Response-streaming calls one after another on one stream: a warm-up call of `warmupBody`, then
+ * calls of `body` (expecting `expected` messages each) until `streamMinMs` of call time was
+ * measured. Rate = messages of the measured calls / their total duration, so a stream that slows
+ * down as it grows shows as a lower rate for longer streams. A call past `streamCallCapMs` is
+ * cancelled and its partial rate reported with a note.
+ */
+export async function runServerStream(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  warmupBody: Buffer,
+  body: Buffer,
+  expected: number,
+  timing: Timing,
+  onPhase: PhaseListener,
+): Promise<LoadResult> {
+  const notes: string[] = [];
+  const failures: Record<string, number> = {};
+  const warm = await streamCall(session, headers, warmupBody, timing.streamCallCapMs);
+  if (warm.timedOut) notes.push(`the warm-up call was cancelled after ${timing.streamCallCapMs} ms (${warm.messages} messages)`);
+  const histogram = new Histogram();
+  let messages = 0;
+  let callMs = 0;
+  let completed = 0;
+  onPhase('measure');
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  while (!warm.timedOut) {
+    const call = await streamCall(session, headers, body, timing.streamCallCapMs);
+    histogram.recordMs(call.ms);
+    messages += call.messages;
+    callMs += call.ms;
+    if (call.timedOut) {
+      notes.push(`incomplete: cancelled after ${(call.ms / 1000).toFixed(1)} s with ${call.messages.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} messages; rate is of the partial stream`);
+      break;
+    }
+    if (call.status !== '0' || call.messages !== expected) {
+      fail(failures, call.status);
+      if (call.messages !== expected) notes.push(`a call ended (grpc-status ${call.status ?? 'none'}) after ${call.messages} of ${expected} messages`);
+      break;
+    }
+    completed++;
+    if (callMs >= timing.streamMinMs) break;
+  }
+  const elapsedMs = performance.now() - started;
+  const loadCpuPercent = cpuPercent(cpu, elapsedMs);
+  onPhase('done');
+  return { completed, failures, units: messages, elapsedMs: callMs, rate: callMs > 0 ? (messages / callMs) * 1000 : 0, latency: latencyOf(histogram), loadCpuPercent, notes };
+}
+
+/**
+ * Bidi ping-pong: on `streams` long-lived streams per session, write one request, wait for one
+ * reply message, write the next. Counts round trips in the measured window; latency per round trip.
+ */
+export async function runPingPong(
+  sessions: http2.ClientHttp2Session[],
+  streams: number,
+  headers: http2.OutgoingHttpHeaders,
+  ping: Buffer,
+  timing: Timing,
+  onPhase: PhaseListener,
+): Promise<LoadResult> {
+  let phase = Phase.Warmup;
+  const histogram = new Histogram();
+  const failures: Record<string, number> = {};
+  const notes: string[] = [];
+  let roundTrips = 0;
+  const closed: Promise<void>[] = [];
+  for (const session of sessions) {
+    for (let slot = 0; slot < streams; slot++) {
+      const stream = session.request(headers);
+      const counter = new EnvelopeCounter();
+      let sentAt = performance.now();
+      let status: string | undefined;
+      stream.on('response', (received) => {
+        if (received['grpc-status'] !== undefined) status = String(received['grpc-status']);
+      });
+      stream.on('data', (chunk: Buffer) => {
+        const replies = counter.push(chunk);
+        if (replies === 0) return;
+        if (replies > 1) notes.push(`${replies} replies arrived for one request`);
+        if (phase === Phase.Measure) {
+          histogram.recordMs(performance.now() - sentAt);
+          roundTrips++;
+        }
+        if (phase === Phase.Stopping) {
+          stream.end();
+          return;
+        }
+        sentAt = performance.now();
+        stream.write(ping);
+      });
+      stream.on('trailers', (trailers) => {
+        status = String(trailers['grpc-status']);
+      });
+      stream.on('error', noop);
+      closed.push(
+        new Promise((resolve) =>
+          stream.on('close', () => {
+            if (status !== '0') fail(failures, status);
+            resolve();
+          }),
+        ),
+      );
+      stream.write(ping);
+    }
+  }
+  await sleep(timing.warmupMs);
+  phase = Phase.Measure;
+  onPhase('measure');
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  await sleep(timing.durationMs);
+  phase = Phase.Stopping;
+  const elapsedMs = performance.now() - started;
+  const loadCpuPercent = cpuPercent(cpu, elapsedMs);
+  onPhase('done');
+  const allClosed = Promise.all(closed).then(() => true);
+  if (!(await Promise.race([allClosed, sleep(10_000).then(() => false)]))) notes.push('some streams did not end within 10 s of the window');
+  return { completed: roundTrips, failures, units: roundTrips, elapsedMs, rate: (roundTrips / elapsedMs) * 1000, latency: latencyOf(histogram), loadCpuPercent, notes: [...new Set(notes)] };
+}
