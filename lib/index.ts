@@ -25,7 +25,8 @@ export {
 } from './server/grpc-server.js';
 export { GrpcContext } from './server/grpc-context.js';
 export { type ErrorHandler, UNEXPECTED_ERROR_MESSAGE } from './server/error-mapping.js';
-export { type SingleResult, type StreamResult } from './server/handler-result.js';
+export { type SingleResult } from './server/handler-result.js';
+export { type StreamResult } from './transport/value-pump.js';
 export { type MessageStream } from './transport/message-source.js';
 export { GrpcClient } from './client/grpc-client.js';
 export type {

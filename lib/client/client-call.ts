@@ -10,7 +10,7 @@ import { type CallStatus, type ReceivedHeaders, requestHeaders, statusFromTraile
 import { Metadata } from '../protocol/metadata.js';
 import { Status, statusFromHttpStatus, statusFromRstCode } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
-import { streamValues, type StreamResult } from '../server/handler-result.js';
+import { streamValues, type StreamResult } from '../transport/value-pump.js';
 import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageReader } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';

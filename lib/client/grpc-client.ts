@@ -6,7 +6,7 @@ import { Observable } from 'rxjs';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_SIZE } from '../protocol/envelope.js';
 import { type MethodDescriptor, type Stub, toServiceDescriptor, type ServiceDescriptor } from '../protocol/stub.js';
 import type { MessageStream } from '../transport/message-source.js';
-import { camelCase } from '../server/implementation.js';
+import { camelCase } from '../protocol/method-name.js';
 import { Channel } from './channel.js';
 import { ClientCall, type ClientCallSettings } from './client-call.js';
 import type { CallOptions, GrpcClientOptions, PropagationOptions } from './client-options.js';

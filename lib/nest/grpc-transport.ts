@@ -9,12 +9,13 @@ import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
 import type { CallHandler } from '../server/server-call.js';
-import { camelCase } from '../server/implementation.js';
+import { camelCase } from '../protocol/method-name.js';
 import { parseListenAddress, peerAddress } from '../server/addresses.js';
 import type { GrpcBinding } from './grpc-implementing.js';
 import { pullSource } from './iterable-result.js';
 import { fromHttpException, fromRpcError, fromRpcException } from './nest-error-mapping.js';
 import { GRPC_BINDING_EXTRA, GRPC_METHOD_EXTRA, GRPC_TRANSPORT } from './transport-id.js';
+import { isAsyncIterable } from '../transport/value-pump.js';
 
 /** Options of GrpcTransport: those of GrpcServer, plus where to listen and where the services come from. */
 export interface GrpcTransportOptions extends GrpcServerOptions {
@@ -28,10 +29,6 @@ export interface GrpcTransportOptions extends GrpcServerOptions {
   stubs?: Stub[];
   /** How long `app.close()` lets in-flight calls finish before cancelling them (default 10 000 ms). */
   shutdownGraceMs?: number;
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
 }
 
 /** A Nest handler's single result (a value, or an Observable once interceptors wrapped it) as an Observable. */

@@ -3,15 +3,12 @@
  * exception filters item by item, without losing their backpressure when nothing intercepts them.
  */
 import { isObservable, Observable } from 'rxjs';
+import { isAsyncIterable } from '../transport/value-pump.js';
 
 /** The key under which a converted result keeps the async iterable it was made from. */
 const PULL_SOURCE = Symbol('nestjs-grpc-transport:pull-source');
 
 type PullableObservable = Observable<unknown> & { [PULL_SOURCE]: AsyncIterable<unknown> };
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
-}
 
 /**
  * An Observable of an async iterable's values. Unsubscribing stops the iteration (`return()` on

@@ -1,11 +1,6 @@
 /** Finding the function that implements an RPC on a user's implementation object. */
+import { camelCase } from '../protocol/method-name.js';
 import type { CallHandler } from './server-call.js';
-
-/** `unary_unary` → `unaryUnary`, `SayHello` → `sayHello`: the camelCase form of an RPC name. */
-export function camelCase(name: string): string {
-  const joined = name.replace(/_+([a-zA-Z0-9])/g, (_, letter: string) => letter.toUpperCase());
-  return joined.charAt(0).toLowerCase() + joined.slice(1);
-}
 
 /**
  * The handler for RPC `name` on `implementation`: its method named exactly so, or its camelCase

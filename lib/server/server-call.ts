@@ -18,7 +18,8 @@ import { MessageWriter } from '../transport/message-writer.js';
 import { runInCallScope } from './call-scope.js';
 import type { ErrorMapper } from './error-mapping.js';
 import { type CallControl, GrpcContext } from './grpc-context.js';
-import { singleValue, streamValues, type ValueSink } from './handler-result.js';
+import { streamValues, type ValueSink } from '../transport/value-pump.js';
+import { singleValue } from './handler-result.js';
 
 /** A handler as the server calls it: the request (or the request stream) and the context. */
 export type CallHandler = (request: any, context: GrpcContext) => unknown;
