@@ -5,7 +5,8 @@
  * Prints a table per scenario and writes bench/results.json and bench/results.md.
  *
  * Options: --quick (short windows, one round: under two minutes), --rounds N, --duration MS,
- * --warmup MS, --only id,id (scenarios), --impl name,name, --no-pin, --out file.json.
+ * --warmup MS, --only id,id (scenarios), --impl name,name, --bare (add the bare node:http2 +
+ * protobufjs reference server), --no-pin, --out file.json.
  * A run filtered with --only or --impl writes to dist/bench-results.json unless --out is given.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import type { ClientImpl, LoadJob } from './common/ipc.js';
 import { REPO_ROOT } from './common/paths.js';
 import { detectPinning, type Pinning } from './orchestrator/pinning.js';
-import { SERVER_IMPLS, type ServerImpl, spawnLoad, startServer } from './orchestrator/processes.js';
+import { REFERENCE_IMPLS, SERVER_IMPLS, type ServerImpl, spawnLoad, startServer } from './orchestrator/processes.js';
 import { addRatios, headerLines, markdown, type RoundResult, type RunReport, type ScenarioReport, scenarioTable, summarise } from './orchestrator/report.js';
 import { FULL, QUICK, type Scenario, SCENARIOS, type Timing } from './scenarios.js';
 
@@ -25,6 +26,7 @@ const LABELS: Record<ServerImpl | ClientImpl, string> = {
   ours: 'GrpcServer (ours)',
   'ours-nest': 'GrpcTransport (ours, Nest)',
   'nest-builtin': 'Nest Transport.GRPC',
+  'bare-http2': 'bare node:http2 + protobufjs (reference)',
   'grpc-js-client': '@grpc/grpc-js client',
   'ours-client': 'GrpcClient (ours)',
 };
@@ -39,6 +41,7 @@ const { values: options } = parseArgs({
     only: { type: 'string' },
     impl: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    bare: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -69,12 +72,12 @@ async function measure(scenario: Scenario, impl: ServerImpl | ClientImpl, round:
   const job: LoadJob = { type: 'job', scenarioId: scenario.id, port: server.port, timing, client };
   const timeoutMs = timing.warmupMs + timing.durationMs + 4 * timing.streamCallCapMs + 60_000;
   try {
-    const { result, serverCpuPercent } = await load.run(job, server.pid, timeoutMs);
+    const { result, serverCpuPercent, serverWaitPercent } = await load.run(job, server.pid, timeoutMs);
     const peakRssBytes = client !== undefined ? result.clientPeakRssBytes : await server.peakRss();
     const crash = server.crash;
     if (crash !== undefined) return { round, problem: `crashed: ${crash.split('\n')[0]}`, result, startupMs: server.startupMs };
     if (result.broken !== undefined) return { round, problem: `wrong answer: ${result.broken}`, result, startupMs: server.startupMs };
-    return { round, result, serverCpuPercent, peakRssBytes, startupMs: server.startupMs };
+    return { round, result, serverCpuPercent, serverWaitPercent, peakRssBytes, startupMs: server.startupMs };
   } catch (error) {
     const crash = server.crash;
     return { round, problem: crash !== undefined ? `crashed: ${crash.split('\n')[0]}` : `load generator error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
@@ -117,7 +120,8 @@ async function main(): Promise<void> {
   console.log(['nestjs-grpc-transport benchmark', ...headerLines(meta), ''].join('\n'));
   const reports: ScenarioReport[] = [];
   for (const scenario of scenarios) {
-    const candidates: (ServerImpl | ClientImpl)[] = scenario.kind === 'client' ? CLIENT_IMPLS : [...SERVER_IMPLS];
+    const servers: ServerImpl[] = [...SERVER_IMPLS, ...REFERENCE_IMPLS.filter((impl) => options.bare || impls?.includes(impl))];
+    const candidates: (ServerImpl | ClientImpl)[] = scenario.kind === 'client' ? CLIENT_IMPLS : servers;
     const chosen = candidates.filter((impl) => impls === undefined || impls.includes(impl));
     if (chosen.length === 0) continue;
     const rounds = new Map<string, RoundResult[]>(chosen.map((impl) => [impl, []]));
@@ -143,6 +147,18 @@ async function main(): Promise<void> {
       implementations: chosen.map((impl) => summarise(impl, LABELS[impl], rounds.get(impl)!)),
     };
     addRatios(report);
+    for (const row of report.implementations) {
+      const loadBusy = (row.loadCpuPercent ?? 0) + (row.loadWaitPercent ?? 0);
+      if (scenario.kind !== 'client' && loadBusy >= 90) {
+        row.notes.push(`the load generator was near saturation (${Math.round(row.loadCpuPercent!)}% CPU + ${Math.round(row.loadWaitPercent ?? 0)}% waiting for it): the server may be faster than this rate`);
+      }
+      const waits = [
+        ['server', row.serverWaitPercent],
+        [scenario.kind === 'client' ? 'client' : 'load generator', row.loadWaitPercent],
+      ] as const;
+      const noisy = waits.filter(([, wait]) => wait !== null && wait >= 10).map(([who, wait]) => `the ${who} ${Math.round(wait!)}%`);
+      if (noisy.length > 0) row.notes.push(`noisy: other processes took the pinned CPU (waiting for it: ${noisy.join(', ')} of the window)`);
+    }
     if (scenario.id === 'server-stream-1m') {
       const shorter = reports.find((other) => other.id === 'server-stream-100k');
       for (const row of report.implementations) {

@@ -80,7 +80,7 @@ export interface Timing {
 export const QUICK: Timing = { warmupMs: 150, durationMs: 500, streamWarmupMessages: 2_000, streamMinMs: 300, streamCallCapMs: 2_000, rounds: 1 };
 
 /** The default: long enough for steady state, three interleaved rounds. */
-export const FULL: Timing = { warmupMs: 1000, durationMs: 5000, streamWarmupMessages: 100_000, streamMinMs: 3000, streamCallCapMs: 60_000, rounds: 3 };
+export const FULL: Timing = { warmupMs: 1000, durationMs: 4000, streamWarmupMessages: 20_000, streamMinMs: 3000, streamCallCapMs: 30_000, rounds: 3 };
 
 /** The scenario with this id; throws for an unknown one. */
 export function scenarioById(id: string): Scenario {

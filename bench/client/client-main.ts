@@ -12,6 +12,7 @@ import { type BenchReply, type BenchRequest, echoOf } from '../common/bench-serv
 import type { ClientImpl, FromLoad, LoadJob, LoadResult } from '../common/ipc.js';
 import { PeakRssTracker } from '../common/memory.js';
 import { Histogram } from '../load/histogram.js';
+import { CpuWindow } from '../load/runners.js';
 import { scenarioById } from '../scenarios.js';
 import { exampleDefinition } from '../servers/grpc-js.js';
 
@@ -81,12 +82,12 @@ async function run(job: LoadJob, tracker: PeakRssTracker): Promise<LoadResult> {
     measuring = true;
     send({ type: 'phase', phase: 'measure' });
     const started = performance.now();
-    const cpu = process.cpuUsage();
+    const cpu = new CpuWindow();
     await sleep(job.timing.durationMs);
     measuring = false;
     stopping = true;
     const elapsedMs = performance.now() - started;
-    const used = process.cpuUsage(cpu);
+    const usage = cpu.stop(elapsedMs);
     send({ type: 'phase', phase: 'done' });
     if (inFlight > 0) await Promise.race([new Promise<void>((resolve) => (drained = resolve)), sleep(10_000)]);
     return {
@@ -96,7 +97,7 @@ async function run(job: LoadJob, tracker: PeakRssTracker): Promise<LoadResult> {
       elapsedMs,
       rate: (completed / elapsedMs) * 1000,
       latency: { p50: histogram.quantile(0.5) / 1000, p99: histogram.quantile(0.99) / 1000, mean: histogram.mean / 1000, max: histogram.max / 1000, samples: histogram.count },
-      loadCpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100,
+      ...usage,
       clientPeakRssBytes: tracker.read().peakRssBytes,
       notes: [],
     };

@@ -48,6 +48,8 @@ export interface LoadResult {
   latency: Latency;
   /** CPU time of the load generator (or client process) / elapsed, in percent. */
   loadCpuPercent: number;
+  /** Time its main thread waited for its CPU / elapsed, in percent (other processes on its CPU). */
+  loadWaitPercent?: number;
   /** The client process's own peak RSS (client benchmark). */
   clientPeakRssBytes?: number;
   /** Things worth reporting (response compression, incomplete streams). */

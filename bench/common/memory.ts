@@ -1,4 +1,4 @@
-/** Reading a process's peak resident set size. */
+/** Reading a process's peak resident set size, CPU time and run-queue delay from /proc. */
 import { readFileSync } from 'node:fs';
 
 /** The `VmHWM` (peak RSS) of a process in bytes from /proc, or undefined where /proc is missing. */
@@ -28,6 +28,20 @@ export function cpuTimeMs(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
     return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Time a process's main thread spent runnable but waiting for a CPU (run-queue delay from
+ * /proc/<pid>/schedstat), in ms; undefined without /proc. On a pinned process this is the time
+ * other processes took from its CPU.
+ */
+export function runQueueWaitMs(pid: number | 'self' = 'self'): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return Number(fields[1]) / 1e6;
   } catch {
     return undefined;
   }

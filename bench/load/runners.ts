@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Latency, LoadResult } from '../common/ipc.js';
 import type { Timing } from '../scenarios.js';
+import { runQueueWaitMs } from '../common/memory.js';
 import { EnvelopeCounter } from './envelope-counter.js';
 import { Histogram } from './histogram.js';
 
@@ -27,9 +28,20 @@ function latencyOf(histogram: Histogram): Latency {
   return { p50: histogram.quantile(0.5) / 1000, p99: histogram.quantile(0.99) / 1000, mean: histogram.mean / 1000, max: histogram.max / 1000, samples: histogram.count };
 }
 
-function cpuPercent(start: NodeJS.CpuUsage, elapsedMs: number): number {
-  const used = process.cpuUsage(start);
-  return ((used.user + used.system) / 1000 / elapsedMs) * 100;
+/** This process's CPU use and run-queue wait over a measured window, in percent of the window. */
+export class CpuWindow {
+  private readonly cpu = process.cpuUsage();
+  private readonly wait = runQueueWaitMs();
+
+  /** Percentages from construction until now, over `elapsedMs`. */
+  stop(elapsedMs: number): { loadCpuPercent: number; loadWaitPercent?: number } {
+    const used = process.cpuUsage(this.cpu);
+    const wait = runQueueWaitMs();
+    return {
+      loadCpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100,
+      loadWaitPercent: wait !== undefined && this.wait !== undefined ? ((wait - this.wait) / elapsedMs) * 100 : undefined,
+    };
+  }
 }
 
 /** Counts failures by status ("none" when the stream closed without one). */
@@ -125,17 +137,17 @@ export async function runWindow(
   loop.phase = Phase.Measure;
   onPhase('measure');
   const started = performance.now();
-  const cpu = process.cpuUsage();
+  const cpu = new CpuWindow();
   const windowCapMs = Math.max(5 * timing.durationMs, 3000);
   if (!(await waitFor(timing.durationMs, windowCapMs, () => loop.completed + sum(loop.failures) >= slots))) {
     notes.push(`window cut at ${windowCapMs} ms with fewer calls ended than in flight`);
   }
   loop.phase = Phase.Stopping;
   const elapsedMs = performance.now() - started;
-  const loadCpuPercent = cpuPercent(cpu, elapsedMs);
+  const usage = cpu.stop(elapsedMs);
   onPhase('done');
   const units = loop.completed * unitsPerCall;
-  return { completed: loop.completed, failures: loop.failures, units, elapsedMs, rate: (units / elapsedMs) * 1000, latency: latencyOf(loop.histogram), loadCpuPercent, notes };
+  return { completed: loop.completed, failures: loop.failures, units, elapsedMs, rate: (units / elapsedMs) * 1000, latency: latencyOf(loop.histogram), ...usage, notes };
 }
 
 function sum(counts: Record<string, number>): number {
@@ -204,7 +216,7 @@ export async function runServerStream(
   let callMs = 0;
   let completed = 0;
   onPhase('measure');
-  const cpu = process.cpuUsage();
+  const cpu = new CpuWindow();
   const started = performance.now();
   while (!warm.timedOut) {
     const call = await streamCall(session, headers, body, timing.streamCallCapMs);
@@ -223,10 +235,9 @@ export async function runServerStream(
     completed++;
     if (callMs >= timing.streamMinMs) break;
   }
-  const elapsedMs = performance.now() - started;
-  const loadCpuPercent = cpuPercent(cpu, elapsedMs);
+  const usage = cpu.stop(performance.now() - started);
   onPhase('done');
-  return { completed, failures, units: messages, elapsedMs: callMs, rate: callMs > 0 ? (messages / callMs) * 1000 : 0, latency: latencyOf(histogram), loadCpuPercent, notes };
+  return { completed, failures, units: messages, elapsedMs: callMs, rate: callMs > 0 ? (messages / callMs) * 1000 : 0, latency: latencyOf(histogram), ...usage, notes };
 }
 
 /**
@@ -290,13 +301,13 @@ export async function runPingPong(
   phase = Phase.Measure;
   onPhase('measure');
   const started = performance.now();
-  const cpu = process.cpuUsage();
+  const cpu = new CpuWindow();
   await sleep(timing.durationMs);
   phase = Phase.Stopping;
   const elapsedMs = performance.now() - started;
-  const loadCpuPercent = cpuPercent(cpu, elapsedMs);
+  const usage = cpu.stop(elapsedMs);
   onPhase('done');
   const allClosed = Promise.all(closed).then(() => true);
   if (!(await Promise.race([allClosed, sleep(10_000).then(() => false)]))) notes.push('some streams did not end within 10 s of the window');
-  return { completed: roundTrips, failures, units: roundTrips, elapsedMs, rate: (roundTrips / elapsedMs) * 1000, latency: latencyOf(histogram), loadCpuPercent, notes: [...new Set(notes)] };
+  return { completed: roundTrips, failures, units: roundTrips, elapsedMs, rate: (roundTrips / elapsedMs) * 1000, latency: latencyOf(histogram), ...usage, notes: [...new Set(notes)] };
 }

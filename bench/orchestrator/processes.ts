@@ -5,13 +5,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { compiled } from '../common/paths.js';
 import type { FromLoad, FromServer, LoadJob, LoadResult } from '../common/ipc.js';
-import { cpuTimeMs } from '../common/memory.js';
+import { cpuTimeMs, runQueueWaitMs } from '../common/memory.js';
 import { forkOn, LOAD_CPU, type Pinning, SERVER_CPU } from './pinning.js';
 
 /** The server implementations, in the order each round runs them. */
 export const SERVER_IMPLS = ['grpc-js', 'ours', 'ours-nest', 'nest-builtin'] as const;
+/** Run only when asked (`--bare`): bare node:http2 + protobufjs, the platform's headroom. */
+export const REFERENCE_IMPLS = ['bare-http2'] as const;
 /** A server implementation. */
-export type ServerImpl = (typeof SERVER_IMPLS)[number];
+export type ServerImpl = (typeof SERVER_IMPLS)[number] | (typeof REFERENCE_IMPLS)[number];
 
 /** A running server process. */
 export interface ServerProcess {
@@ -101,6 +103,8 @@ export interface Measured {
   result: LoadResult;
   /** Server CPU time / measured wall time, in percent (100 = one core busy). */
   serverCpuPercent: number | undefined;
+  /** Time the server's main thread waited for its CPU / measured wall time, in percent. */
+  serverWaitPercent: number | undefined;
 }
 
 /** A load generator (or benchmarked client) process, started early so its start-up overlaps the server's. */
@@ -119,20 +123,26 @@ export function spawnLoad(pinning: Pinning, client: boolean): LoadProcess {
   };
   return {
     async run(job, serverPid, timeoutMs) {
-      let cpuAtStart: { cpu: number; at: number } | undefined;
+      let atStart: { cpu: number; wait: number | undefined; at: number } | undefined;
       let serverCpuPercent: number | undefined;
+      let serverWaitPercent: number | undefined;
       child.on('message', (message: FromLoad) => {
         if (message.type !== 'phase' || serverPid === undefined) return;
         const cpu = cpuTimeMs(serverPid);
+        const wait = runQueueWaitMs(serverPid);
         if (cpu === undefined) return;
-        if (message.phase === 'measure') cpuAtStart = { cpu, at: performance.now() };
-        else if (cpuAtStart !== undefined) serverCpuPercent = ((cpu - cpuAtStart.cpu) / (performance.now() - cpuAtStart.at)) * 100;
+        const at = performance.now();
+        if (message.phase === 'measure') atStart = { cpu, wait, at };
+        else if (atStart !== undefined) {
+          serverCpuPercent = ((cpu - atStart.cpu) / (at - atStart.at)) * 100;
+          if (wait !== undefined && atStart.wait !== undefined) serverWaitPercent = ((wait - atStart.wait) / (at - atStart.at)) * 100;
+        }
       });
       child.send(job);
       try {
         const reply = await onceMessage<Extract<FromLoad, { type: 'result' | 'error' }>>(child, ['result', 'error'], timeoutMs, `load generator for ${job.scenarioId}`);
         if (reply.type === 'error') throw new Error(reply.message);
-        return { result: reply.result, serverCpuPercent };
+        return { result: reply.result, serverCpuPercent, serverWaitPercent };
       } finally {
         dispose();
       }

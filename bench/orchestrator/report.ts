@@ -12,6 +12,7 @@ export interface RoundResult {
   problem?: string;
   result?: LoadResult;
   serverCpuPercent?: number;
+  serverWaitPercent?: number;
   /** Peak RSS of the server (the client process in the client benchmark), bytes. */
   peakRssBytes?: number;
   startupMs?: number;
@@ -30,6 +31,9 @@ export interface ImplSummary {
   peakRssMiB: number | null;
   serverCpuPercent: number | null;
   loadCpuPercent: number | null;
+  /** How long the server's / load generator's main thread waited for its CPU, in percent of the window: other processes' interference. */
+  serverWaitPercent: number | null;
+  loadWaitPercent: number | null;
   /** Server streaming 1M only: this rate / the same implementation's 100k rate (1.0 = constant per-message cost). */
   vs100k?: number | null;
   failedCalls: number;
@@ -97,6 +101,8 @@ export function summarise(impl: string, label: string, rounds: RoundResult[]): I
     peakRssMiB: median(rounds.map((round) => (round.peakRssBytes ?? NaN) / 1048576)),
     serverCpuPercent: median(measured.map((round) => round.serverCpuPercent ?? NaN)),
     loadCpuPercent: median(measured.map((round) => round.result!.loadCpuPercent)),
+    serverWaitPercent: median(measured.map((round) => round.serverWaitPercent ?? NaN)),
+    loadWaitPercent: median(measured.map((round) => round.result!.loadWaitPercent ?? NaN)),
     failedCalls,
     notes: [...notes],
     rounds,
@@ -164,7 +170,8 @@ export function markdown(report: RunReport): string {
   lines.push(
     'Rates are medians over the rounds; "vs grpc-js" is the ratio to @grpc/grpc-js in the same run. Server CPU is the server',
     "process's CPU time over the measured window (100% = its one core busy); load CPU the same for the load generator: near 100%",
-    'the load generator, not the server, was the limit. Peak RSS is VmHWM of a fresh process per measurement.',
+    'the load generator, not the server, was the limit. Peak RSS is VmHWM of a fresh process per measurement. A note flags a',
+    'measurement where a pinned process waited for its CPU (other processes running there): its numbers are depressed.',
     '',
   );
   for (const scenario of report.scenarios) lines.push(scenarioTable(scenario), '');

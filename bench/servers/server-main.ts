@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { FromServer, ToServer } from '../common/ipc.js';
 import { allowedCpus, PeakRssTracker } from '../common/memory.js';
 
-const IMPLEMENTATIONS = ['ours', 'ours-nest', 'grpc-js', 'nest-builtin'] as const;
+const IMPLEMENTATIONS = ['ours', 'ours-nest', 'grpc-js', 'nest-builtin', 'bare-http2'] as const;
 
 function send(message: FromServer): void {
   process.send?.(message);
