@@ -187,7 +187,9 @@ export class ProtoFileIndex {
         symbol(`${object.fullName}.${value}`);
       }
     } else if (object instanceof protobuf.Type) {
-      for (const field of object.fieldsArray) if (!field.declaringField) symbol(`${object.fullName}.${field.name}`);
+      for (const field of object.fieldsArray) {
+        if (!field.declaringField) symbol(`${object.fullName}.${(field as protobuf.Field & { protoName?: string }).protoName ?? field.name}`);
+      }
       for (const oneof of object.oneofsArray) symbol(`${object.fullName}.${oneof.name}`);
       for (const nested of object.nestedArray) this.addSymbols(nested, file);
     }

@@ -227,6 +227,21 @@ describe('server reflection with reflection: true', () => {
     }
   });
 
+  it('keeps the proto field names when the stub was loaded with keepCase: false', async () => {
+    const server2 = new GrpcServer({ reflection: true });
+    server2.addService(loadStub(path.resolve('test/fixtures/protos/rich.proto'), 'fixtures.rich.Catalogue', { keepCase: false }), { Get: (item: unknown) => item });
+    const port2 = await server2.listen('127.0.0.1:0');
+    const client = new GrpcClient(`127.0.0.1:${port2}`, reflectionStub());
+    try {
+      const [symbol] = await lastValueFrom(client.ServerReflectionInfo([{ file_containing_symbol: 'fixtures.rich.Item.inline_data' }]).pipe(toArray()));
+      const item = decodeFile(symbol.file_descriptor_response!.file_descriptor_proto[0]).messageType.find((m: any) => m.name === 'Item');
+      expect(item.field.map((f: any) => f.name)).toContain('inline_data');
+    } finally {
+      client.close();
+      await server2.shutdown();
+    }
+  });
+
   it('v1alpha answers the same, to a @grpc/grpc-js client', async () => {
     const pkg = loadGrpcJsPackage('grpc/reflection/v1alpha/reflection.proto') as any;
     const Reflection = pkg.grpc.reflection.v1alpha.ServerReflection as grpc.ServiceClientConstructor;
