@@ -91,8 +91,8 @@ class FilePool {
  * `protos`). Every file of those Roots can be fetched by name or by a symbol it declares
  * (package.Service, package.Service.Method, messages, nested types, enums, enum values,
  * fields, extensions), with its transitive dependencies. Services from other stub forms
- * (`@grpc/grpc-js` definitions, ts-proto) are listed but not described: lookups of their symbols
- * answer NOT_FOUND. Unknown names answer an `error_response` with NOT_FOUND and the stream
+ * (`@grpc/grpc-js` definitions, ts-proto), and services without one implemented method, are
+ * listed but not described: lookups of their symbols answer NOT_FOUND. Unknown names answer an `error_response` with NOT_FOUND and the stream
  * goes on. A GrpcServer created with `reflection: true` serves one.
  */
 export class ReflectionService {
