@@ -77,21 +77,35 @@ function isIterable<T>(value: unknown): value is Iterable<T> {
   return typeof value !== 'string' && typeof (value as Iterable<T> | null)?.[Symbol.iterator] === 'function';
 }
 
+/**
+ * Pulls an iterator into the sink, waiting for the sink to drain. One abort listener serves the
+ * whole loop and rejects only the step in progress: racing each step against a promise that
+ * lives as long as the call would keep every message reachable until the call ends.
+ */
 async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, sink: ValueSink<T>, signal: AbortSignal): Promise<void> {
-  const stop = aborted(signal);
-  stop.catch(() => undefined);
+  if (signal.aborted) throw signal.reason;
+  let rejectStep: ((reason: unknown) => void) | undefined;
+  const onAbort = () => rejectStep?.(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const step = <R>(pending: R | Promise<R>): Promise<R> =>
+    new Promise<R>((resolve, reject) => {
+      rejectStep = reject;
+      Promise.resolve(pending).then(resolve, reject);
+    });
   let exhausted = false;
   try {
     for (;;) {
-      const step = await Promise.race([iterator.next(), stop]);
-      if (step.done) {
+      const next = await step(iterator.next());
+      if (next.done) {
         exhausted = true;
         return;
       }
-      sink.write(step.value);
-      if (sink.needsDrain) await Promise.race([sink.drained(), stop]);
+      sink.write(next.value);
+      if (sink.needsDrain) await step(sink.drained());
     }
   } finally {
+    rejectStep = undefined;
+    signal.removeEventListener('abort', onAbort);
     if (!exhausted) void Promise.resolve(iterator.return?.()).catch(() => undefined);
   }
 }
