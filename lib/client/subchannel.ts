@@ -4,6 +4,8 @@
  * with PINGs when asked, and backs off after failed attempts.
  */
 import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
 import { GrpcError } from '../protocol/grpc-error.js';
 import type { HeaderBlock } from '../protocol/headers.js';
 import { Status } from '../protocol/status.js';
@@ -78,16 +80,25 @@ export class Subchannel {
   connect(): void {
     if (this.state !== ConnectivityState.Idle) return;
     this.setState(ConnectivityState.Connecting);
+    const { host, port } = this.target;
     const credentials = this.settings.credentials;
-    const host = this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host;
-    const url = `${this.scheme}://${host}:${this.target.port}`;
-    const session = http2.connect(url, {
-      ca: credentials?.ca,
-      cert: credentials?.cert,
-      key: credentials?.key,
-      servername: credentials?.serverNameOverride ?? (this.target.host.includes(':') ? undefined : this.target.host),
-      settings: { enablePush: false },
-    });
+    // The socket is made here so it can be destroyed on error: Node's session neither closes nor
+    // reports it when a TLS alert errors the socket after the handshake (a TLS 1.3 server
+    // refusing the client certificate), and the attempt would hang.
+    const socket: net.Socket = credentials
+      ? tls.connect({
+          host,
+          port,
+          ca: credentials.ca,
+          cert: credentials.cert,
+          key: credentials.key,
+          servername: credentials.serverNameOverride ?? (net.isIP(host) === 0 ? host : undefined),
+          ALPNProtocols: ['h2'],
+        })
+      : net.connect({ host, port });
+    socket.once('error', () => socket.destroy());
+    const authority = `${this.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const session = http2.connect(authority, { settings: { enablePush: false }, createConnection: () => socket });
     this.session = session;
     const timeout = setTimeout(() => session.destroy(new Error('connection attempt timed out')), this.settings.connectTimeoutMs);
     timeout.unref();
