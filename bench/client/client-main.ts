@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
-import { GrpcClient } from '../../lib/index.js';
+import { GrpcClient } from '../../lib/core.js';
 import { exampleStub } from '../../sample/generated/nameko.js';
 import { type BenchReply, type BenchRequest, echoOf } from '../common/bench-service.js';
 import type { ClientImpl, FromLoad, LoadJob, LoadResult } from '../common/ipc.js';

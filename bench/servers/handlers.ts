@@ -4,7 +4,7 @@
  * so it waits for the peer; an Observable would be pushed into the 16 MiB response buffer),
  * `for await` over the request stream, and an async generator echoing a bidi stream.
  */
-import type { MessageStream } from '../../lib/index.js';
+import type { MessageStream } from '../../lib/core.js';
 import { type BenchReply, type BenchRequest, echoOf, streamReply } from '../common/bench-service.js';
 
 /** unary_unary: echo. */

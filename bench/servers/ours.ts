@@ -1,5 +1,5 @@
 /** The bench service on our standalone GrpcServer. */
-import { GrpcServer } from '../../lib/index.js';
+import { GrpcServer } from '../../lib/core.js';
 import { exampleStub } from '../../sample/generated/nameko.js';
 import { streamStream, streamUnary, unaryStream, unaryUnary } from './handlers.js';
 
