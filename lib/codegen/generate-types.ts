@@ -13,7 +13,7 @@ export interface GeneratedFile {
 
 /** Options of generation. */
 export interface GenerateOptions {
-  /** The module generated code imports the library from (default `nestjs-grpc-transport`). */
+  /** The module generated code imports the library from (default `nestjs-grpc-transport/core`, which loads no Nest package). */
   importFrom?: string;
   /** The `.proto` files, named in each file's header. */
   sources: string[];
@@ -157,7 +157,7 @@ class PackageWriter {
 
 /** Generates the modules for every definition in `root`: one per package, and the descriptor module. */
 export function generateTypes(root: protobuf.Root, options: GenerateOptions): GeneratedFile[] {
-  const settings: Required<GenerateOptions> = { importFrom: 'nestjs-grpc-transport', ...options };
+  const settings: Required<GenerateOptions> = { importFrom: 'nestjs-grpc-transport/core', ...options };
   const writers = new Map<string, PackageWriter>();
   for (const definition of collect(root, [])) {
     const pkg = packageOf(definition);

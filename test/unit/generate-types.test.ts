@@ -13,11 +13,11 @@ function expectInSync(protoFile: string, folder: string, importFrom: string): vo
 
 describe('generateTypes', () => {
   it('sample/generated is what `npm run generate` makes of protos/example.proto', () => {
-    expectInSync('protos/example.proto', 'sample/generated', '../../lib/index.js');
+    expectInSync('protos/example.proto', 'sample/generated', '../../lib/core.js');
   });
 
   it('test/fixtures/generated is in sync with test/fixtures/protos/rich.proto', () => {
-    expectInSync('test/fixtures/protos/rich.proto', 'test/fixtures/generated', '../../../lib/index.js');
+    expectInSync('test/fixtures/protos/rich.proto', 'test/fixtures/generated', '../../../lib/core.js');
   });
 
   it('types every kind of field as the default object conversion presents it', () => {
@@ -31,7 +31,7 @@ describe('generateTypes', () => {
     expect(rich.content).toContain('created: google_protobuf.Timestamp | null;');
     expect(rich.content).toContain('export type Colour = "COLOUR_UNSPECIFIED" | "RED" | "GREEN";');
     expect(rich.content).toContain('List: MethodDescriptor<google_protobuf.Empty, Item, false, true>;');
-    expect(rich.content).toContain("from 'nestjs-grpc-transport'");
+    expect(rich.content).toContain("from 'nestjs-grpc-transport/core'");
   });
 });
 
