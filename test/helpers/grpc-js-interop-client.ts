@@ -35,6 +35,7 @@ import {
   zeros,
 } from '../../interop/case-support.js';
 import { TEST_SERVER_NAME, testTlsFiles } from '../../interop/tls-files.js';
+import { collect, reader, unary } from './grpc-js-calls.js';
 import { grpcTestingPackage } from './grpc-js-test-service.js';
 
 /** A grpc-js client of TestService or UnimplementedService, with its generated methods. */
@@ -53,68 +54,6 @@ export interface GrpcJsCaseContext {
 const NO_COMPRESS = 2;
 /** grpc-js's channel option value for gzip. */
 const GZIP = 2;
-
-interface Outcome {
-  response: any;
-  status: { code: number; message: string };
-  headers: grpc.Metadata;
-  trailers: grpc.Metadata;
-}
-
-/** A call's final state from its status event. */
-function statusOf(status: grpc.StatusObject): { code: number; message: string } {
-  return { code: status.code, message: status.details };
-}
-
-/** A unary (or client-streaming, when `write` is given) call, settled with its response, status, headers and trailers; never rejects. */
-function unary(client: GrpcJsClient, method: string, request: unknown, options: { metadata?: grpc.Metadata; write?: (call: grpc.ClientWritableStream<any>) => void } = {}): Promise<Outcome> {
-  return new Promise((resolve) => {
-    let headers = new grpc.Metadata();
-    let response: any;
-    const callback = (_error: unknown, value: any) => (response = value);
-    const metadata = options.metadata ?? new grpc.Metadata();
-    const call = options.write ? client[method](metadata, callback) : client[method](request, metadata, callback);
-    call.on('metadata', (received: grpc.Metadata) => (headers = received));
-    call.on('status', (status: grpc.StatusObject) => resolve({ response, status: statusOf(status), headers, trailers: status.metadata }));
-    options.write?.(call);
-  });
-}
-
-/** A streaming-response call's messages, status, headers and trailers. */
-function collect(call: grpc.ClientReadableStream<any> | grpc.ClientDuplexStream<any, any>): Promise<Omit<Outcome, 'response'> & { messages: any[] }> {
-  return new Promise((resolve) => {
-    const messages: any[] = [];
-    let headers = new grpc.Metadata();
-    call.on('metadata', (received: grpc.Metadata) => (headers = received));
-    call.on('data', (message: any) => messages.push(message));
-    call.on('error', () => undefined);
-    call.on('status', (status: grpc.StatusObject) => resolve({ messages, status: statusOf(status), headers, trailers: status.metadata }));
-  });
-}
-
-/** Reads a duplex call's responses one at a time. */
-function reader(call: grpc.ClientDuplexStream<any, any>): { next(): Promise<any>; status: Promise<{ code: number; message: string }> } {
-  const received: any[] = [];
-  const waiters: Array<(message: any) => void> = [];
-  let ended = false;
-  call.on('data', (message: any) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter(message);
-    else received.push(message);
-  });
-  call.on('error', () => undefined);
-  const status = new Promise<{ code: number; message: string }>((resolve) =>
-    call.on('status', (value: grpc.StatusObject) => {
-      ended = true;
-      for (const waiter of waiters.splice(0)) waiter(undefined);
-      resolve(statusOf(value));
-    }),
-  );
-  return {
-    next: () => (received.length > 0 ? Promise.resolve(received.shift()) : ended ? Promise.resolve(undefined) : new Promise((resolve) => waiters.push(resolve))),
-    status,
-  };
-}
 
 const largeRequest = { response_size: LARGE_RESPONSE_SIZE, payload: { body: zeros(LARGE_REQUEST_SIZE) } };
 
