@@ -4,7 +4,7 @@
  * factory for fresh channels, the options) and resolves when it passed; it throws
  * InteropFailure (or the unexpected GrpcError) saying why when it did not.
  */
-import { type DeepPartial, type GrpcClient, GrpcError, Metadata, type MessageStream, wasCompressed, withoutCompression } from '../lib/index.js';
+import { type DeepPartial, type GrpcClient, GrpcError, Metadata, type MessageStream, wasCompressed, withoutCompression } from '../lib/core.js';
 import {
   CASE_NAMES,
   type CaseName,

@@ -9,7 +9,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { type ClientCredentials, GrpcClient } from '../lib/index.js';
+import { type ClientCredentials, GrpcClient } from '../lib/core.js';
 import { CASE_NAMES, type CaseName, DEFAULT_SOAK, InteropFailure, isCaseName } from './case-support.js';
 import { type CaseContext, runCase, type TestServiceClient } from './cases.js';
 import { type FlagSpec, parseFlags, usage, UsageError } from './flags.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { ServerCredentials } from '../lib/index.js';
+import type { ServerCredentials } from '../lib/core.js';
 import { type FlagSpec, parseFlags, usage, UsageError } from './flags.js';
 import { startTestServer, type TestServer } from './test-service.js';
 import { testTlsFiles } from './tls-files.js';
