@@ -4,6 +4,7 @@
  * RST_STREAM(CANCEL).
  */
 import http2 from 'node:http2';
+import { isObservable } from 'rxjs';
 import { type Encoding, parseEncodingHeader } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { type CallStatus, type ReceivedHeaders, requestHeaders, statusFromTrailers } from '../protocol/headers.js';
@@ -17,6 +18,7 @@ import { MessageSource } from '../transport/message-source.js';
 import { MessageWriter } from '../transport/message-writer.js';
 import type { Channel } from './channel.js';
 import type { CallInfo, CallOptions, Interceptor } from './client-options.js';
+import { subscribeNow } from './subscribe-now.js';
 
 /** Client-wide settings a call needs. */
 export interface ClientCallSettings {
@@ -105,7 +107,9 @@ export class ClientCall<Req, Res> {
       else signal.addEventListener('abort', () => this.cancel(), { once: true });
     }
     const metadata = options.metadata instanceof Metadata ? options.metadata.clone() : new Metadata(options.metadata);
-    void this.run({ method, metadata, options }, request, deadlineAt);
+    // A request Observable is subscribed now: a hot one would otherwise emit into the void while the call connects.
+    const requests = method.requestStream && isObservable(request) ? subscribeNow(request, this.abort.signal) : request;
+    void this.run({ method, metadata, options }, requests, deadlineAt);
   }
 
   /** The one response of a unary-response call; rejects with a GrpcError for any other status. */
@@ -246,6 +250,12 @@ export class ClientCall<Req, Res> {
     let markReaderDone: () => void = () => undefined;
     this.readerDone = new Promise((resolve) => (markReaderDone = resolve));
     stream.on('error', () => undefined);
+    // The server's status ends the call, even while requests are still being sent: stop sending
+    // with RST_STREAM(NO_ERROR), or the stream (and the call) would stay open until they end.
+    // Response messages already received are still read.
+    const stopSending = () => {
+      if (!stream.writableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+    };
     stream.on('response', (headers: ReceivedHeaders, _flags: number, raw: string[]) => {
       sawResponse = true;
       const httpStatus = Number(headers[':status']);
@@ -253,6 +263,7 @@ export class ClientCall<Req, Res> {
         // Trailers-only: no messages will follow (an OK one ends a response stream without messages).
         this.trailerBlock = { headers, raw };
         markReaderDone();
+        stopSending();
         return;
       }
       if (httpStatus !== 200) {
@@ -283,6 +294,7 @@ export class ClientCall<Req, Res> {
     });
     stream.on('trailers', (headers: ReceivedHeaders, _flags: number, raw: string[]) => {
       this.trailerBlock = { headers, raw };
+      stopSending();
     });
     return new Promise((resolve) => {
       stream.on('close', () => resolve(!sawResponse && stream.rstCode === NGHTTP2_REFUSED_STREAM ? 'refused' : 'closed'));

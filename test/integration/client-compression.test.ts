@@ -67,9 +67,10 @@ describe('request compression on the wire', () => {
   let raw: RawServer;
 
   beforeAll(async () => {
+    // Reads the whole request, then answers UNIMPLEMENTED.
     raw = await startRawServer((stream) => {
       stream.resume();
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12' }, { endStream: true });
+      stream.on('end', () => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12' }, { endStream: true }));
     });
   });
 
