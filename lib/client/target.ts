@@ -15,7 +15,7 @@ const DEFAULT_PORT = 443;
 /** Parses a target string. Throws a TypeError naming the target when it cannot be read. */
 export function parseTarget(target: string): Target {
   const address = target.trim().replace(/^dns:(\/\/[^/]*\/)?/, '');
-  const match = /^(?:\[([^\]]+)\]|([^:[\]/]+))(?::(\d+))?$/.exec(address);
+  const match = /^(?:\[([^\]\s]+)\]|([^:[\]/\s]+))(?::(\d+))?$/.exec(address);
   if (match === null) {
     throw new TypeError(`Invalid target ${JSON.stringify(target)}: expected host:port, [ipv6]:port or dns:///host:port`);
   }

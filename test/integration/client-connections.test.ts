@@ -439,6 +439,115 @@ describe('keepalive', () => {
   });
 });
 
+/** A TCP proxy to 127.0.0.1:`port` that can be frozen: it then stops forwarding either way, keeping the connections open. */
+async function startProxy(port: number): Promise<{ port: number; freeze(): void; close(): void }> {
+  const sockets: net.Socket[] = [];
+  let frozen = false;
+  const proxy = net.createServer((downstream) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    sockets.push(downstream, upstream);
+    for (const [from, to] of [
+      [downstream, upstream],
+      [upstream, downstream],
+    ]) {
+      from.on('data', (chunk) => frozen || to.write(chunk));
+      from.on('error', () => to.destroy());
+      from.on('close', () => to.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    freeze: () => (frozen = true),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    },
+  };
+}
+
+describe('a connection that stops answering', () => {
+  it('keepalive: an unanswered PING fails the call in flight UNAVAILABLE after keepaliveTimeoutMs', async () => {
+    const streaming = deferred();
+    const { server, port } = await startOurServer(0, {
+      ...exampleImplementation,
+      unary_stream(request: { value: string }, context: { signal: AbortSignal }) {
+        return (async function* () {
+          yield { message: request.value, seqno: 1 };
+          streaming.resolve();
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
+        })();
+      },
+    });
+    const proxy = await startProxy(port);
+    const client = new GrpcClient(`127.0.0.1:${proxy.port}`, exampleStub, { keepaliveTimeMs: 50, keepaliveTimeoutMs: 200 });
+    try {
+      const failed = lastValueFrom(client.unary_stream(REQUEST).pipe(toArray())).catch((error: unknown) => error);
+      await streaming.promise;
+      proxy.freeze();
+      const started = performance.now();
+      expect(await failed).toMatchObject({ code: Status.UNAVAILABLE });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    } finally {
+      client.close();
+      proxy.close();
+      server.forceShutdown();
+    }
+  });
+
+  it('reconnection attempts back off exponentially', async () => {
+    // Accepts each connection and drops it at once: every attempt fails.
+    const attempts: number[] = [];
+    const refuser = net.createServer((socket) => {
+      attempts.push(performance.now());
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => refuser.listen(0, '127.0.0.1', resolve));
+    const client = new GrpcClient(`127.0.0.1:${(refuser.address() as net.AddressInfo).port}`, exampleStub, {
+      backoff: { initialMs: 100, multiplier: 2, jitter: 0, maxMs: 10_000 },
+    });
+    try {
+      // Waits for ready through the failed attempts until its deadline.
+      await expect(client.unary_unary(REQUEST, { waitForReady: true, timeout: 1000 })).rejects.toMatchObject({ code: Status.DEADLINE_EXCEEDED });
+      // Attempts at about 0, 100, 300 and 700 ms: never sooner, so at most 4 in the second.
+      expect(attempts.length).toBeGreaterThanOrEqual(2);
+      expect(attempts.length).toBeLessThanOrEqual(4);
+      const gaps = attempts.slice(1).map((at, i) => at - attempts[i]);
+      gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(100 * 2 ** i - 10));
+    } finally {
+      client.close();
+      refuser.close();
+    }
+  });
+});
+
+describe('target forms', () => {
+  it('host:port, dns:///host:port, localhost and [::1]:port all reach the server', async () => {
+    const v4 = await startOurServer();
+    const v6 = new GrpcServer();
+    v6.addService(exampleStub, exampleImplementation);
+    const v6Port = await v6.listen('[::1]:0');
+    const targets = [`127.0.0.1:${v4.port}`, `dns:///127.0.0.1:${v4.port}`, `dns:127.0.0.1:${v4.port}`, `localhost:${v4.port}`, `[::1]:${v6Port}`];
+    try {
+      for (const target of targets) {
+        const client = new GrpcClient(target, exampleStub);
+        try {
+          await expect(client.unary_unary({ value: 'T', multiplier: 1 })).resolves.toEqual({ message: 'T', seqno: 0 });
+        } finally {
+          client.close();
+        }
+      }
+      for (const invalid of ['not a target', 'host:port', 'localhost:99999', 'http://localhost:1', '[::1']) {
+        expect(() => new GrpcClient(invalid, exampleStub)).toThrow(TypeError);
+      }
+      expect(() => new GrpcClient([], exampleStub)).toThrow(TypeError);
+    } finally {
+      v4.server.forceShutdown();
+      v6.forceShutdown();
+    }
+  });
+});
+
 describe('close() and await using', () => {
   it('close() is idempotent; calls after it fail UNAVAILABLE; in-flight calls end', async () => {
     const started = deferred();
