@@ -77,12 +77,17 @@ function isIterable<T>(value: unknown): value is Iterable<T> {
   return typeof value !== 'string' && typeof (value as Iterable<T> | null)?.[Symbol.iterator] === 'function';
 }
 
+/** How many values a synchronous iterator may give in one go before the pump yields to the event loop. */
+const SYNC_BURST = 256;
+
 /**
- * Pulls an iterator into the sink, waiting for the sink to drain. One abort listener serves the
- * whole loop and rejects only the step in progress: racing each step against a promise that
- * lives as long as the call would keep every message reachable until the call ends.
+ * Pulls an iterator into the sink, waiting for the sink to drain. A synchronous iterator is read
+ * in bursts without a promise per value (yielding to the event loop every {@link SYNC_BURST}
+ * values, so a closed stream is noticed). One abort listener serves the whole loop and rejects
+ * only the step in progress: racing each step against a promise that lives as long as the call
+ * would keep every message reachable until the call ends.
  */
-async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, sink: ValueSink<T>, signal: AbortSignal): Promise<void> {
+async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, synchronous: boolean, sink: ValueSink<T>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) throw signal.reason;
   let rejectStep: ((reason: unknown) => void) | undefined;
   const onAbort = () => rejectStep?.(signal.reason);
@@ -93,9 +98,15 @@ async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, sink: ValueSink
       Promise.resolve(pending).then(resolve, reject);
     });
   let exhausted = false;
+  let burst = 0;
   try {
     for (;;) {
-      const next = await step(iterator.next());
+      if (synchronous && ++burst === SYNC_BURST) {
+        burst = 0;
+        await step(undefined);
+      }
+      if (signal.aborted) throw signal.reason;
+      const next = synchronous ? (iterator as Iterator<T>).next() : await step(iterator.next());
       if (next.done) {
         exhausted = true;
         return;
@@ -124,7 +135,7 @@ export async function streamValues<T>(result: StreamResult<T> | Promise<StreamRe
     });
     return;
   }
-  if (isAsyncIterable<T>(source)) return pull(source[Symbol.asyncIterator](), sink, signal);
-  if (isIterable<T>(source)) return pull(source[Symbol.iterator](), sink, signal);
+  if (isAsyncIterable<T>(source)) return pull(source[Symbol.asyncIterator](), false, sink, signal);
+  if (isIterable<T>(source)) return pull(source[Symbol.iterator](), true, sink, signal);
   throw new GrpcError(Status.INTERNAL, 'Expected an Observable, an AsyncIterable or an Iterable of messages');
 }

@@ -38,3 +38,34 @@ describe('a long stream from a generator', () => {
     expect(grewDuringStream / MiB).toBeLessThan(8);
   });
 });
+
+describe('an endless synchronous generator', () => {
+  it('is read in bursts yet stopped when the client cancels', async () => {
+    let resolveStopped: (count: number) => void = () => undefined;
+    const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+    const server = new GrpcServer();
+    server.addService(exampleStub, {
+      *unary_stream() {
+        let seqno = 0;
+        try {
+          for (;;) yield { message: 'tick', seqno: seqno++ };
+        } finally {
+          resolveStopped(seqno);
+        }
+      },
+    });
+    const port = await server.listen('127.0.0.1:0');
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const request = session.request({ ':method': 'POST', ':path': '/nameko.example/unary_stream', 'content-type': 'application/grpc', te: 'trailers' });
+      request.on('error', () => undefined);
+      request.end(Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x01, 0x73]));
+      await new Promise((resolve) => request.once('data', resolve));
+      request.close(http2.constants.NGHTTP2_CANCEL);
+      expect(await stopped).toBeGreaterThan(0);
+    } finally {
+      session.close();
+      await server.shutdown();
+    }
+  });
+});
