@@ -1,12 +1,19 @@
 /**
  * The `grpc-message` encoding of `doc/PROTOCOL-HTTP2.md`: the UTF-8 bytes of the message,
- * with every byte outside printable ASCII (0x20–0x7E) and `%` itself written as `%XX`.
+ * with every byte outside printable ASCII (0x20–0x7E) and `%` itself written as `%XX`, and the
+ * spaces at either end too: HTTP/2 forbids a field value starting or ending with whitespace,
+ * and a receiver (nghttp2, so Node) drops such a field, losing the whole message.
  */
 
 const PERCENT = 0x25;
 
 function isPlain(byte: number): boolean {
   return byte >= 0x20 && byte <= 0x7e && byte !== PERCENT;
+}
+
+/** `%20` for each space at the start and at the end of an encoded message. */
+function encodeEdgeSpaces(encoded: string): string {
+  return encoded.replace(/^ +| +$/g, (spaces) => '%20'.repeat(spaces.length));
 }
 
 /** Percent-encodes a status message for the `grpc-message` trailer. Any string is accepted; lone surrogates become U+FFFD. */
@@ -18,12 +25,12 @@ export function encodeStatusMessage(message: string): string {
       break;
     }
   }
-  if (plain) return message;
+  if (plain) return encodeEdgeSpaces(message);
   let out = '';
   for (const byte of Buffer.from(message, 'utf8')) {
     out += isPlain(byte) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  return out;
+  return encodeEdgeSpaces(out);
 }
 
 function hexValue(code: number): number {
