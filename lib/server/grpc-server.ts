@@ -17,6 +17,7 @@ import { ErrorMapper, type ErrorHandler } from './error-mapping.js';
 import { type CallHandler, type CallSettings, ServerCall } from './server-call.js';
 import { parseListenAddress, peerAddress } from './addresses.js';
 import { implementationFor } from './implementation.js';
+import { type ConnectionLimits, type ConnectionOptions, connectionLimits, http2Limits, ServerConnection } from './server-connection.js';
 import { HealthService } from '../health/health-service.js';
 import { healthStub } from '../health/health-stub.js';
 import { ReflectionService } from '../reflection/reflection-service.js';
@@ -32,8 +33,8 @@ export interface ServerCredentials {
   requireClientCert?: boolean;
 }
 
-/** Options of a GrpcServer; every one has a default. */
-export interface GrpcServerOptions {
+/** Options of a GrpcServer; every one has a default. The connection limits are ConnectionOptions'. */
+export interface GrpcServerOptions extends ConnectionOptions {
   /** Largest request message accepted, in bytes, before and after decompression (default 4 MiB; -1 for none). */
   maxReceiveMessageSize?: number;
   /** Largest response message sent, in bytes (default -1: no limit, as in the reference implementation). */
@@ -46,10 +47,8 @@ export interface GrpcServerOptions {
   includeErrorDetails?: boolean;
   /** TLS; plaintext HTTP/2 (h2c) without it. */
   credentials?: ServerCredentials;
-  /** Concurrent calls per connection, advertised as SETTINGS_MAX_CONCURRENT_STREAMS (default 1000). */
-  maxConcurrentStreams?: number;
-  /** Largest request header list in bytes, advertised as SETTINGS_MAX_HEADER_LIST_SIZE (default 16 KiB). */
-  maxHeaderListSize?: number;
+  /** How long a call of a method with a single request message may wait for that message and the end of the request before it fails DEADLINE_EXCEEDED (default 60 000 ms). */
+  requestMessageTimeoutMs?: number;
   /** Serve `grpc.health.v1.Health` from `server.health` (default false). */
   health?: boolean;
   /** Serve server reflection, `grpc.reflection.v1` and `v1alpha`, describing the services from their protos (default false). */
@@ -86,6 +85,8 @@ export class GrpcServer {
   private readonly services = new Set<string>();
   private readonly calls = new Set<ServerCall>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly connections = new WeakMap<http2.Http2Session, ServerConnection>();
+  private readonly limits: ConnectionLimits;
   private readonly errors: ErrorMapper;
   private readonly settings: CallSettings;
   private http2Server: http2.Http2Server | http2.Http2SecureServer | undefined;
@@ -104,8 +105,10 @@ export class GrpcServer {
       maxSendMessageSize: options.maxSendMessageSize ?? -1,
       defaultCompression: options.compression ?? 'identity',
       maxBufferedResponseBytes: options.maxBufferedResponseBytes ?? 16 * 1024 * 1024,
+      requestMessageTimeoutMs: options.requestMessageTimeoutMs ?? 60_000,
       errors: this.errors,
     };
+    this.limits = connectionLimits(options);
     if (options.health === true) this.addService(healthStub(), this.health.implementation);
     if (options.reflection === true) {
       const reflection = new ReflectionService({ serviceNames: () => this.services, methods: () => [...this.routes.values()].map((route) => route.method) });
@@ -172,14 +175,13 @@ export class GrpcServer {
   }
 
   private createHttp2Server(): http2.Http2Server | http2.Http2SecureServer {
-    const settings: http2.Settings = {
-      maxConcurrentStreams: this.options.maxConcurrentStreams ?? 1000,
-      maxHeaderListSize: this.options.maxHeaderListSize ?? 16 * 1024,
-    };
+    const limits = http2Limits(this.limits);
     const credentials = this.options.credentials;
+    const handshakeTimeout = Number.isFinite(this.limits.handshakeTimeoutMs) ? this.limits.handshakeTimeoutMs : undefined;
     const server = credentials
       ? http2.createSecureServer({
-          settings,
+          ...limits,
+          handshakeTimeout,
           cert: credentials.cert,
           key: credentials.key,
           ca: credentials.ca,
@@ -187,10 +189,11 @@ export class GrpcServer {
           rejectUnauthorized: credentials.requireClientCert === true,
           allowHTTP1: false,
         })
-      : http2.createServer({ settings });
+      : http2.createServer(limits);
     server.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.on('error', () => undefined);
+      this.connections.set(session, new ServerConnection(session, this.limits, () => this.state === ServerState.Listening));
       session.on('close', () => this.sessions.delete(session));
       if (this.state !== ServerState.Listening) session.close();
     });
@@ -202,6 +205,9 @@ export class GrpcServer {
 
   private onStream(stream: http2.ServerHttp2Stream, headers: ReceivedHeaders, rawHeaders: string[]): void {
     stream.on('error', () => undefined);
+    const connection = stream.session === undefined ? undefined : this.connections.get(stream.session);
+    if (connection === undefined) return void stream.destroy();
+    if (!connection.admit(stream)) return;
     const verdict = checkRequestHeaders(headers);
     if (verdict.kind === 'http-error') {
       this.refuse(stream, httpErrorHeaders(verdict.httpStatus, verdict.message));
@@ -250,6 +256,7 @@ export class GrpcServer {
         deadlineAt,
         peer: peerAddress(socket?.remoteAddress, socket?.remotePort),
         peerCertificate: certificate !== undefined && Object.keys(certificate).length > 0 ? certificate : undefined,
+        onResponse: () => connection.noteResponse(),
       },
       this.settings,
       (done) => this.onCallClosed(done),

@@ -11,6 +11,7 @@ import { type CallStatus, responseHeaders, trailers, trailersOnly } from '../pro
 import type { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
+import { clampTimerDelay } from '../protocol/timeout.js';
 import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
@@ -32,6 +33,8 @@ export interface CallSettings {
   defaultCompression: Encoding;
   /** Bytes an Observable-producing handler may get ahead of the peer before the call fails RESOURCE_EXHAUSTED. */
   maxBufferedResponseBytes: number;
+  /** How long a unary-request call waits for its request message and half-close before failing DEADLINE_EXCEEDED. */
+  requestMessageTimeoutMs: number;
   errors: ErrorMapper;
 }
 
@@ -47,6 +50,8 @@ export interface CallInit {
   deadlineAt: number | undefined;
   peer: string;
   peerCertificate: PeerCertificate | undefined;
+  /** Called whenever the call sends response headers, a message or its status. */
+  onResponse?: () => void;
 }
 
 /** Where the response side of a call stands. */
@@ -74,6 +79,7 @@ export class ServerCall implements CallControl {
   private compressMessages = true;
   private writer: MessageWriter<unknown> | undefined;
   private readonly stream: http2.ServerHttp2Stream;
+  private onData: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     private readonly init: CallInit,
@@ -151,7 +157,8 @@ export class ServerCall implements CallControl {
       },
       sink,
     );
-    this.stream.on('data', (chunk: Buffer) => reader.push(chunk));
+    this.onData = (chunk: Buffer) => reader.push(chunk);
+    this.stream.on('data', this.onData);
     // Node also ends the readable side of a stream the client reset (RST_STREAM), and reports the
     // reset itself only afterwards, in the same turn of the event loop. Looking a turn later keeps
     // a cancellation from passing for the client's half-close (the end of the request messages).
@@ -163,9 +170,18 @@ export class ServerCall implements CallControl {
     );
   }
 
-  /** The one request of a unary-request method; anything but exactly one message is UNIMPLEMENTED. */
+  /**
+   * The one request of a unary-request method; anything but exactly one message is UNIMPLEMENTED.
+   * A request that does not arrive whole within `requestMessageTimeoutMs` fails DEADLINE_EXCEEDED.
+   */
   private unaryRequest(): Promise<unknown> {
-    return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const request = new Promise((resolve, reject) => {
+      const limit = this.settings.requestMessageTimeoutMs;
+      if (Number.isFinite(limit)) {
+        timer = setTimeout(() => reject(new GrpcError(Status.DEADLINE_EXCEEDED, `The request did not arrive within ${limit} ms`)), clampTimerDelay(limit));
+        timer.unref();
+      }
       this.abort.signal.addEventListener('abort', () => reject(this.abort.signal.reason), { once: true });
       let request: { value: unknown } | undefined;
       this.readRequests({
@@ -180,6 +196,7 @@ export class ServerCall implements CallControl {
         error: (error) => reject(error),
       });
     });
+    return request.finally(() => clearTimeout(timer));
   }
 
   private requestStream(): MessageSource<unknown> {
@@ -240,6 +257,7 @@ export class ServerCall implements CallControl {
       kind: 'response',
     });
     this.writer.write(value, this.compressMessages);
+    this.init.onResponse?.();
   }
 
   private valueSink(): ValueSink<unknown> {
@@ -265,6 +283,7 @@ export class ServerCall implements CallControl {
   private sendHeaders(metadata: Metadata | undefined): void {
     if (this.state !== ResponseState.Pending || this.stream.destroyed || this.stream.closed) return;
     this.state = ResponseState.HeadersSent;
+    this.init.onResponse?.();
     this.stream.respond(responseHeaders(this.responseEncoding, metadata), { waitForTrailers: true });
   }
 
@@ -283,6 +302,7 @@ export class ServerCall implements CallControl {
     if (status.code !== Status.OK) this.abort.abort(new GrpcError(status.code, status.message));
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
+    this.init.onResponse?.();
     // Once the response is complete, a client still sending is asked to stop, without error (RFC 9113 8.1).
     const stopPeer = () => {
       if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
@@ -303,7 +323,20 @@ export class ServerCall implements CallControl {
   private close(): void {
     this.state = ResponseState.Closed;
     this.deadline?.cancel();
+    this.discardRequests();
     this.onClose(this);
+  }
+
+  /**
+   * Stops reading request messages and lets any still arriving drain unread. node:http2 keeps a
+   * closed stream whose readable side is paused (a handler that stopped consuming) until that
+   * side ends, and counts it against MAX_CONCURRENT_STREAMS: enough of them and it refuses every
+   * new stream on the connection.
+   */
+  private discardRequests(): void {
+    if (this.onData !== undefined) this.stream.off('data', this.onData);
+    this.onData = undefined;
+    this.stream.resume();
   }
 
   private onStreamClose(): void {
