@@ -7,6 +7,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Encoding } from '../protocol/compression.js';
 import { Metadata } from '../protocol/metadata.js';
 import type { Status } from '../protocol/status.js';
+import type { CallCancellation } from '../transport/call-cancellation.js';
 
 /** The part of a server call the context steers; implemented by the server's call object. */
 export interface CallControl {
@@ -23,7 +24,7 @@ export interface ContextInit {
   path: string;
   peer: string;
   deadline: Date | undefined;
-  signal: AbortSignal;
+  cancellation: CallCancellation;
   peerCertificate: PeerCertificate | undefined;
   control: CallControl;
 }
@@ -43,8 +44,6 @@ export class GrpcContext {
   readonly peer: string;
   /** When the client's deadline passes, or undefined when it set none. */
   readonly deadline: Date | undefined;
-  /** Aborted when the call ends abnormally: cancelled by the client, past its deadline, or cut by shutdown. */
-  readonly signal: AbortSignal;
   /** The client's TLS certificate, when it presented one that chains to the server's `ca` (an unverified certificate is never shown). */
   readonly peerCertificate: PeerCertificate | undefined;
 
@@ -56,20 +55,26 @@ export class GrpcContext {
   statusMessage = '';
 
   private readonly control: CallControl;
+  private readonly cancellation: CallCancellation;
 
   constructor(init: ContextInit) {
     this.metadata = init.metadata;
     this.path = init.path;
     this.peer = init.peer;
     this.deadline = init.deadline;
-    this.signal = init.signal;
+    this.cancellation = init.cancellation;
     this.peerCertificate = init.peerCertificate;
     this.control = init.control;
   }
 
+  /** Aborted when the call ends abnormally: cancelled by the client, past its deadline, or cut by shutdown. */
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+
   /** Whether the call was cancelled (by the client, its deadline or shutdown). */
   get cancelled(): boolean {
-    return this.signal.aborted;
+    return this.cancellation.aborted;
   }
 
   /** Milliseconds left before the deadline (Infinity without one; 0 once past). */

@@ -4,6 +4,7 @@
  * cancellation and shutdown.
  */
 import http2 from 'node:http2';
+import { isObservable } from 'rxjs';
 import type { PeerCertificate } from 'node:tls';
 import type { Encoding } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
@@ -12,6 +13,7 @@ import type { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
 import { clampTimerDelay } from '../protocol/timeout.js';
+import { CallCancellation } from '../transport/call-cancellation.js';
 import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
@@ -66,13 +68,18 @@ enum ResponseState {
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
+/** Whether a handler's result is a message itself, not a Promise or an Observable of one. */
+function isPlainValue(result: unknown): boolean {
+  return typeof (result as PromiseLike<unknown> | null)?.then !== 'function' && !isObservable(result);
+}
+
 /**
  * Runs one call from request headers to status. `onClose` is called once when the call is over,
  * whatever the outcome.
  */
 export class ServerCall implements CallControl {
   private state = ResponseState.Pending;
-  private readonly abort = new AbortController();
+  private readonly abort = new CallCancellation();
   private readonly context: GrpcContext;
   private readonly deadline: DeadlineTimer | undefined;
   private responseEncoding: Encoding;
@@ -93,7 +100,7 @@ export class ServerCall implements CallControl {
       path: init.method.path,
       peer: init.peer,
       deadline: init.deadlineAt === undefined ? undefined : new Date(init.deadlineAt),
-      signal: this.abort.signal,
+      cancellation: this.abort,
       peerCertificate: init.peerCertificate,
       control: this,
     });
@@ -182,7 +189,7 @@ export class ServerCall implements CallControl {
         timer = setTimeout(() => reject(new GrpcError(Status.DEADLINE_EXCEEDED, `The request did not arrive within ${limit} ms`)), clampTimerDelay(limit));
         timer.unref();
       }
-      this.abort.signal.addEventListener('abort', () => reject(this.abort.signal.reason), { once: true });
+      this.abort.addEventListener('abort', () => reject(this.abort.reason), { once: true });
       let request: { value: unknown } | undefined;
       this.readRequests({
         message: (value) => {
@@ -205,7 +212,7 @@ export class ServerCall implements CallControl {
       resume: () => this.stream.resume(),
       release: () => undefined,
     });
-    this.abort.signal.addEventListener('abort', () => source.abort(this.abort.signal.reason), { once: true });
+    this.abort.addEventListener('abort', () => source.abort(this.abort.reason), { once: true });
     this.readRequests({
       message: (value) => source.push(value),
       end: () => source.end(),
@@ -229,12 +236,15 @@ export class ServerCall implements CallControl {
         result = handler(request, this.context);
       }
       if (method.responseStream) {
-        await streamValues(result as never, this.valueSink(), this.abort.signal);
+        await streamValues(result as never, this.valueSink(), this.abort);
+      } else if (isPlainValue(result)) {
+        // The common unary case: a value returned synchronously is written at once.
+        this.writeMessage(result ?? {});
       } else {
-        const value = await singleValue(result, this.abort.signal);
+        const value = await singleValue(result, this.abort);
         this.writeMessage(value ?? {});
       }
-      await this.writer?.flushed();
+      if (this.writer?.hasPending) await this.writer.flushed();
       this.finish({
         code: this.context.code ?? Status.OK,
         message: this.context.statusMessage,
@@ -248,7 +258,7 @@ export class ServerCall implements CallControl {
 
   /** Writes one response message, sending the headers first; the writer is made then, with the encoding chosen by that time. */
   private writeMessage(value: unknown): void {
-    if (this.state === ResponseState.Closed) throw this.abort.signal.reason ?? new GrpcError(Status.CANCELLED, 'Call ended');
+    if (this.state === ResponseState.Closed) throw this.abort.reason ?? new GrpcError(Status.CANCELLED, 'Call ended');
     if (this.state === ResponseState.Pending) this.sendHeaders(undefined);
     this.writer ??= new MessageWriter(this.stream, {
       serialize: this.init.method.serializeResponse,

@@ -109,6 +109,11 @@ export class MessageWriter<T> {
     }
   }
 
+  /** Whether messages are still being compressed, or compression failed: then `flushed()` must be awaited before the status. */
+  get hasPending(): boolean {
+    return this.pending !== undefined || this.failure !== undefined;
+  }
+
   /** Resolves once every queued message has been handed to the stream; rejects with the compression failure, if any. */
   async flushed(): Promise<void> {
     while (this.pending !== undefined) await this.pending;

@@ -7,6 +7,7 @@
 import { isObservable, type Observable, Subject, takeUntil } from 'rxjs';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
+import type { CancellationSignal } from './call-cancellation.js';
 
 /** A sequence of messages: what a streaming handler returns, or what a client sends on a request stream. */
 export type StreamResult<T> = Observable<T> | AsyncIterable<T> | Iterable<T>;
@@ -23,7 +24,7 @@ export interface ValueSink<T> {
 }
 
 /** A promise rejected with the signal's reason once it aborts (at once if it already has). */
-export function aborted(signal: AbortSignal): Promise<never> {
+export function aborted(signal: CancellationSignal): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
@@ -34,7 +35,7 @@ export function aborted(signal: AbortSignal): Promise<never> {
  * Subscribes to `source`, handing each value to `onValue`, until it completes (resolves), errors,
  * `onValue` throws, or the signal aborts (rejects); the source is unsubscribed in every case.
  */
-export function subscribeUntilAborted<T>(source: Observable<T>, signal: AbortSignal, onValue: (value: T) => void): Promise<void> {
+export function subscribeUntilAborted<T>(source: Observable<T>, signal: CancellationSignal, onValue: (value: T) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
@@ -87,7 +88,7 @@ const SYNC_BURST = 256;
  * only the step in progress: racing each step against a promise that lives as long as the call
  * would keep every message reachable until the call ends.
  */
-async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, synchronous: boolean, sink: ValueSink<T>, signal: AbortSignal): Promise<void> {
+async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, synchronous: boolean, sink: ValueSink<T>, signal: CancellationSignal): Promise<void> {
   if (signal.aborted) throw signal.reason;
   let rejectStep: ((reason: unknown) => void) | undefined;
   const onAbort = () => rejectStep?.(signal.reason);
@@ -126,7 +127,7 @@ async function pull<T>(iterator: AsyncIterator<T> | Iterator<T>, synchronous: bo
  * Pull sources (async iterables, iterables) wait for the peer; an Observable is pushed and
  * bounded by `sink.checkBuffer()`. Rejects with the source's error or the signal's reason.
  */
-export async function streamValues<T>(result: StreamResult<T> | Promise<StreamResult<T>>, sink: ValueSink<T>, signal: AbortSignal): Promise<void> {
+export async function streamValues<T>(result: StreamResult<T> | Promise<StreamResult<T>>, sink: ValueSink<T>, signal: CancellationSignal): Promise<void> {
   const source = await Promise.race([Promise.resolve(result), aborted(signal)]);
   if (isObservable(source)) {
     await subscribeUntilAborted(source, signal, (value) => {
