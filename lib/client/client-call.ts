@@ -252,9 +252,13 @@ export class ClientCall<Req, Res> {
     stream.on('error', () => undefined);
     // The server's status ends the call, even while requests are still being sent: stop sending
     // with RST_STREAM(NO_ERROR), or the stream (and the call) would stay open until they end.
-    // Response messages already received are still read.
+    // Response messages already received are still read; requests still buffered would hold the
+    // stream open, so it is let go once the last response is read.
     const stopSending = () => {
-      if (!stream.writableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+      if (stream.writableFinished || stream.destroyed) return;
+      if (!stream.writableEnded) stream.close(NGHTTP2_NO_ERROR);
+      if (stream.readableEnded) stream.destroy();
+      else stream.once('end', () => stream.destroy());
     };
     stream.on('response', (headers: ReceivedHeaders, _flags: number, raw: string[]) => {
       sawResponse = true;

@@ -105,6 +105,17 @@ describe('request streams against a grpc-js server', () => {
     expect(requests.observed).toBe(false);
   });
 
+  it('a server refusing a request over its 4 MiB limit while the client is still sending it ends the call RESOURCE_EXHAUSTED', async () => {
+    const big = { value: 'x'.repeat(4 * 1024 * 1024 + 1), multiplier: 1 };
+    await expect(client.unary_unary(big)).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    await expect(client.stream_unary([{ value: 'small', multiplier: 1 }, big])).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    const requests = new Subject<Request>();
+    const call = client.call.stream_stream(requests);
+    requests.next(big);
+    await expect(call.status).resolves.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    expect(requests.observed).toBe(false);
+  });
+
   it('a synchronous Iterable and an AsyncIterable are sent in order', async () => {
     async function* slow() {
       for (let i = 0; i < 5; i++) {
