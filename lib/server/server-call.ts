@@ -9,7 +9,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Encoding } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { type CallStatus, responseHeaders, trailers, trailersOnly } from '../protocol/headers.js';
-import type { Metadata } from '../protocol/metadata.js';
+import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
 import { clampTimerDelay } from '../protocol/timeout.js';
@@ -19,7 +19,7 @@ import { MessageReader, type MessageSink } from '../transport/message-reader.js'
 import { MessageSource } from '../transport/message-source.js';
 import { MessageWriter } from '../transport/message-writer.js';
 import { runInCallScope } from './call-scope.js';
-import type { ErrorMapper } from './error-mapping.js';
+import { type ErrorMapper, UNEXPECTED_ERROR_MESSAGE } from './error-mapping.js';
 import { type CallControl, GrpcContext } from './grpc-context.js';
 import { streamValues, type ValueSink } from '../transport/value-pump.js';
 import { singleValue } from './handler-result.js';
@@ -300,9 +300,19 @@ export class ServerCall implements CallControl {
   /** Ends the call with an error status, mapping unexpected errors; the handler's signal aborts. */
   private fail(error: unknown): void {
     if (this.state === ResponseState.Closed) return;
-    const grpcError = this.settings.errors.toGrpcError(error);
-    const metadata = this.context.trailingMetadata.clone().merge(grpcError.metadata);
-    this.finish({ code: grpcError.code, message: grpcError.message, details: grpcError.details, metadata });
+    let status: CallStatus;
+    try {
+      const grpcError = this.settings.errors.toGrpcError(error);
+      const metadata = this.context.trailingMetadata.clone().merge(grpcError.metadata);
+      status = { code: grpcError.code, message: grpcError.message, details: grpcError.details, metadata };
+      // Encoded here, where a failure can still be answered: a malformed GrpcError from untyped
+      // code (metadata or details of the wrong kind) would otherwise throw while the trailers
+      // are sent, leaving the call without a status and the exception uncaught.
+      trailers(status);
+    } catch {
+      status = { code: Status.UNKNOWN, message: UNEXPECTED_ERROR_MESSAGE, details: [], metadata: new Metadata() };
+    }
+    this.finish(status);
   }
 
   private finish(status: CallStatus): void {
