@@ -12,7 +12,8 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { Observable } from 'rxjs';
 import { GrpcClient, type GrpcContext, GrpcError, type MessageStream, Status } from '../../lib/index.js';
-import { type ExampleRequest, exampleStub } from '../helpers/example-service.js';
+import type { ExampleRequest } from '../helpers/example-service.js';
+import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
 import { collect } from '../helpers/grpc-js.js';
 import { dataFrame, FrameType, grpcRequestBlock, headersFrame, RawPeer } from '../helpers/h2-frames.js';
 import { deferred, Harness } from '../helpers/harness.js';
@@ -276,6 +277,35 @@ describe('cancellation at any moment of a stream', () => {
         if (descriptor === undefined) delete prototype[name];
         else Object.defineProperty(prototype, name, descriptor);
       }
+    }
+  });
+});
+
+describe('a malformed error from untyped handler code', () => {
+  const harness = new Harness();
+  afterEach(() => harness.close());
+
+  it.each([
+    ['plain-object metadata', () => new GrpcError(Status.NOT_FOUND, 'gone', [], { 'x-why': 'untyped' } as never)],
+    ['details that are not messages', () => new GrpcError(Status.NOT_FOUND, 'gone', [42 as never])],
+  ])('a GrpcError with %s ends the call UNKNOWN with the generic message; the server keeps serving', async (_name, makeError) => {
+    const { port } = await harness.serve({
+      unary_unary() {
+        throw makeError();
+      },
+      async *unary_stream() {
+        yield { message: 'first', seqno: 1 };
+        throw makeError();
+      },
+    });
+    const client = new GrpcClient(`127.0.0.1:${port}`, exampleStub);
+    try {
+      const unary = await client.unary_unary({ value: 'a', multiplier: 1 }).catch((e: unknown) => e);
+      expect(unary).toMatchObject({ code: Status.UNKNOWN, message: 'Unexpected error in the method handler' });
+      const streamed = await new Promise<unknown>((resolve) => client.unary_stream({ value: 'a', multiplier: 1 }).subscribe({ error: resolve, complete: () => resolve('completed') }));
+      expect(streamed).toMatchObject({ code: Status.UNKNOWN });
+    } finally {
+      client.close();
     }
   });
 });
