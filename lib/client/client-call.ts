@@ -12,12 +12,14 @@ import { Metadata } from '../protocol/metadata.js';
 import { Status, statusFromHttpStatus, statusFromRstCode } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
 import { streamValues, type StreamResult } from '../transport/value-pump.js';
+import { cancelStream } from '../transport/cancel-stream.js';
 import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageReader } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
 import { MessageWriter } from '../transport/message-writer.js';
 import type { Channel } from './channel.js';
 import type { CallInfo, CallOptions, Interceptor } from './client-options.js';
+import { unseenByServer } from './subchannel.js';
 import { subscribeNow } from './subscribe-now.js';
 
 /** Client-wide settings a call needs. */
@@ -36,7 +38,7 @@ export type RequestStream<T> = StreamResult<T>;
 /** Bytes an Observable of requests may get ahead of the connection before the call fails RESOURCE_EXHAUSTED. */
 const MAX_BUFFERED_REQUEST_BYTES = 16 * 1024 * 1024;
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** The earliest of a call's `timeout` and `deadline`, as `Date.now()` milliseconds. */
 function deadlineOf(options: CallOptions): number | undefined {
@@ -129,12 +131,9 @@ export class ClientCall<Req, Res> {
     if (this.done || this.localError !== undefined) return;
     this.localError = error;
     this.abort.abort(error);
-    const stream = this.stream;
-    if (stream !== undefined && !stream.destroyed) {
-      stream.close(NGHTTP2_CANCEL);
-      // Unread DATA would hold the stream open (no 'close') until consumed: let it drain.
-      stream.resume();
-    }
+    // RST_STREAM(CANCEL) alone: close(CANCEL) would half-close first, and the server could take
+    // the requests sent so far for all of them.
+    if (this.stream !== undefined) cancelStream(this.stream);
   }
 
   /** (Re)starts the deadline timer for `at`; undefined means no deadline. */
@@ -189,7 +188,7 @@ export class ClientCall<Req, Res> {
     this.stream = stream;
     // Node detaches a stream from its session once it is destroyed: keep the session to tell a lost connection from a reset.
     const session = stream.session as http2.ClientHttp2Session;
-    const closed = this.watch(stream);
+    const closed = this.watch(stream, session);
     this.send(stream, encoding, request);
     const replayable = !this.method.requestStream;
     const outcome = await closed;
@@ -245,7 +244,7 @@ export class ClientCall<Req, Res> {
   private trailerBlock: { headers: ReceivedHeaders; raw: string[] } | undefined;
 
   /** Wires the stream's events; resolves when it closes, telling whether the server refused it unseen. */
-  private watch(stream: http2.ClientHttp2Stream): Promise<'closed' | 'refused'> {
+  private watch(stream: http2.ClientHttp2Stream, session: http2.ClientHttp2Session): Promise<'closed' | 'refused'> {
     let sawResponse = false;
     let markReaderDone: () => void = () => undefined;
     this.readerDone = new Promise((resolve) => (markReaderDone = resolve));
@@ -260,9 +259,15 @@ export class ClientCall<Req, Res> {
       if (stream.readableEnded) stream.destroy();
       else stream.once('end', () => stream.destroy());
     };
-    stream.on('response', (headers: ReceivedHeaders, _flags: number, raw: string[]) => {
+    stream.on('response', (headers: ReceivedHeaders, flags: number, raw: string[]) => {
       sawResponse = true;
       const httpStatus = Number(headers[':status']);
+      if (headers['grpc-status'] !== undefined && (flags & NGHTTP2_FLAG_END_STREAM) === 0) {
+        // Only a header block that ends the stream is Trailers-Only; waiting for it to end anyway
+        // would hang the call on a server that sends messages after it.
+        this.terminate(new GrpcError(Status.INTERNAL, 'The server sent a grpc-status in response headers that do not end the stream'));
+        return;
+      }
       if (headers['grpc-status'] !== undefined) {
         // Trailers-only: no messages will follow (an OK one ends a response stream without messages).
         this.trailerBlock = { headers, raw };
@@ -272,6 +277,12 @@ export class ClientCall<Req, Res> {
       }
       if (httpStatus !== 200) {
         this.terminate(new GrpcError(statusFromHttpStatus(httpStatus), `Received HTTP status ${httpStatus}`));
+        return;
+      }
+      const contentType = headers['content-type'];
+      if (contentType !== undefined && !/^application\/grpc(?:$|[+;])/i.test(String(contentType))) {
+        // Not a gRPC response (a proxy's page, say): HTTP 200 maps to UNKNOWN, as any status outside the table.
+        this.terminate(new GrpcError(Status.UNKNOWN, `Received HTTP status 200 with content-type ${JSON.stringify(contentType)}, not a gRPC response`));
         return;
       }
       let encoding: Encoding;
@@ -301,7 +312,9 @@ export class ClientCall<Req, Res> {
       stopSending();
     });
     return new Promise((resolve) => {
-      stream.on('close', () => resolve(!sawResponse && stream.rstCode === NGHTTP2_REFUSED_STREAM ? 'refused' : 'closed'));
+      stream.on('close', () =>
+        resolve(!sawResponse && (stream.rstCode === NGHTTP2_REFUSED_STREAM || unseenByServer(session, stream.id)) ? 'refused' : 'closed'),
+      );
     });
   }
 

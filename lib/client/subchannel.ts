@@ -13,6 +13,19 @@ import type { BackoffOptions, ClientCredentials } from './client-options.js';
 import { Fifo } from '../transport/fifo.js';
 import type { Target } from './target.js';
 
+const goawayLastStreamIds = new WeakMap<http2.ClientHttp2Session, number>();
+
+/**
+ * Whether the server said, with a GOAWAY on `session`, that it never processed stream `streamId`
+ * (the stream is above the GOAWAY's last stream id): such a call may be sent again. Node destroys
+ * a session on a GOAWAY with an error code before nghttp2 refuses those streams, so the stream's
+ * reset code alone does not tell.
+ */
+export function unseenByServer(session: http2.ClientHttp2Session, streamId: number | undefined): boolean {
+  const last = goawayLastStreamIds.get(session);
+  return last !== undefined && streamId !== undefined && streamId > last;
+}
+
 /** gRPC's connectivity states of one connection. */
 export enum ConnectivityState {
   Idle,
@@ -115,7 +128,8 @@ export class Subchannel {
       this.drainQueue();
       if (this.active === 0) session.unref();
     });
-    session.on('goaway', () => {
+    session.on('goaway', (_code: number, lastStreamId: number) => {
+      goawayLastStreamIds.set(session, lastStreamId);
       this.detach(session, false);
       session.close();
     });
