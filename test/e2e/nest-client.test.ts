@@ -167,3 +167,47 @@ describe('Nest client: GrpcClientModule, propagation and GrpcClientProxy', () =>
     await expect(forwarder.forward('y')).rejects.toMatchObject({ code: Status.UNAVAILABLE });
   });
 });
+
+describe('GrpcClientModule.forRootAsync and named registrations', () => {
+  it('builds the shared options with a factory and injects a client registered under a name', async () => {
+    const backend = await startApp(BackendModule);
+    const CONFIG = 'CONFIG';
+    @Module({ providers: [{ provide: CONFIG, useValue: { url: backend.url, requestId: 'from-config' } }], exports: [CONFIG] })
+    class ConfigModule {}
+
+    @Injectable()
+    class Named {
+      constructor(@InjectGrpcClient('backend-by-name') readonly client: GrpcClient<typeof exampleStub>) {}
+    }
+
+    @Module({
+      imports: [
+        GrpcClientModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [CONFIG],
+          useFactory: (config: { url: string; requestId: string }) => ({
+            url: config.url,
+            interceptors: [
+              (info, next) => {
+                info.metadata.set('x-request-id', config.requestId);
+                return next(info);
+              },
+            ],
+          }),
+        }),
+        GrpcClientModule.forFeature([{ stub: exampleStub, name: 'backend-by-name' }]),
+      ],
+      providers: [Named],
+    })
+    class AsyncModule {}
+
+    const app = await NestFactory.createApplicationContext(AsyncModule, { logger: false });
+    try {
+      await expect(app.get(Named).client.unary_unary({ value: 'n' })).resolves.toEqual({ message: 'backend:n', seqno: 0 });
+      expect(seen.requestId).toBe('from-config');
+    } finally {
+      await app.close();
+      await backend.app.close();
+    }
+  });
+});
