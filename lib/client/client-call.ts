@@ -12,6 +12,7 @@ import { Metadata } from '../protocol/metadata.js';
 import { Status, statusFromHttpStatus, statusFromRstCode } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
 import { streamValues, type StreamResult } from '../transport/value-pump.js';
+import { cancelStream } from '../transport/cancel-stream.js';
 import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageReader } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
@@ -130,12 +131,9 @@ export class ClientCall<Req, Res> {
     if (this.done || this.localError !== undefined) return;
     this.localError = error;
     this.abort.abort(error);
-    const stream = this.stream;
-    if (stream !== undefined && !stream.destroyed) {
-      stream.close(NGHTTP2_CANCEL);
-      // Unread DATA would hold the stream open (no 'close') until consumed: let it drain.
-      stream.resume();
-    }
+    // RST_STREAM(CANCEL) alone: close(CANCEL) would half-close first, and the server could take
+    // the requests sent so far for all of them.
+    if (this.stream !== undefined) cancelStream(this.stream);
   }
 
   /** (Re)starts the deadline timer for `at`; undefined means no deadline. */
