@@ -66,7 +66,10 @@ export interface GrpcClientOptions {
   maxSendMessageSize?: number;
   /** Largest response message accepted, before and after decompression (default 4 MiB; -1 for none). */
   maxReceiveMessageSize?: number;
-  /** Interval of keepalive PINGs on each connection (default: none are sent). */
+  /**
+   * Interval of keepalive PINGs on each connection (default: none are sent). A server that
+   * answers GOAWAY `too_many_pings` (ours allows one PING per 5 minutes by default) doubles it.
+   */
   keepaliveTimeMs?: number;
   /** How long a PING may go unanswered before the connection is considered dead (default 20 000 ms). */
   keepaliveTimeoutMs?: number;

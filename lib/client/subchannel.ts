@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { GrpcError } from '../protocol/grpc-error.js';
 import type { HeaderBlock } from '../protocol/headers.js';
 import { Status } from '../protocol/status.js';
+import { MAX_TIMER_DELAY_MS } from '../protocol/timeout.js';
 import type { BackoffOptions, ClientCredentials } from './client-options.js';
 import { Fifo } from '../transport/fifo.js';
 import type { Target } from './target.js';
@@ -65,12 +66,16 @@ export class Subchannel {
   private failures = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
+  /** The keepalive interval in use: doubled each time a server says `too_many_pings`, as gRPC clients do. */
+  private keepaliveTimeMs: number | undefined;
 
   constructor(
     readonly target: Target,
     private readonly settings: ConnectionSettings,
     private readonly onStateChange: () => void,
-  ) {}
+  ) {
+    this.keepaliveTimeMs = settings.keepaliveTimeMs;
+  }
 
   /** The scheme of `:scheme`: https with TLS. */
   get scheme(): 'http' | 'https' {
@@ -128,8 +133,11 @@ export class Subchannel {
       this.drainQueue();
       if (this.active === 0) session.unref();
     });
-    session.on('goaway', (_code: number, lastStreamId: number) => {
+    session.on('goaway', (code: number, lastStreamId: number, data?: Buffer) => {
       goawayLastStreamIds.set(session, lastStreamId);
+      if (code === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && data?.toString() === 'too_many_pings' && this.keepaliveTimeMs !== undefined) {
+        this.keepaliveTimeMs = Math.min(this.keepaliveTimeMs * 2, MAX_TIMER_DELAY_MS);
+      }
       this.detach(session, false);
       session.close();
     });
@@ -165,7 +173,7 @@ export class Subchannel {
   }
 
   private startKeepalive(session: http2.ClientHttp2Session): void {
-    const interval = this.settings.keepaliveTimeMs;
+    const interval = this.keepaliveTimeMs;
     if (interval === undefined) return;
     const ping = () => {
       const timeout = setTimeout(() => session.destroy(new Error('keepalive ping timed out')), this.settings.keepaliveTimeoutMs);

@@ -12,6 +12,7 @@ import { GrpcClient, type GrpcContext, GrpcError, Status } from '../../lib/index
 import { type ExampleRequest, exampleImplementation, exampleStub } from '../helpers/example-service.js';
 import { dataFrame, ErrorCode, FrameType, grpcRequestBlock, headersFrame, RawPeer, startRawH2Server } from '../helpers/h2-frames.js';
 import { deferred, expectHealthy, Harness, whenAborted } from '../helpers/harness.js';
+import { replyFrame, startRawServer } from '../helpers/http2-server.js';
 import { connectRaw, frame, grpcHeaders, grpcMessage, grpcStatus, isTrailersOnly, rawCall, startRaw } from '../helpers/raw-http2.js';
 
 const root = protobuf.loadSync(path.resolve('protos/example.proto'));
@@ -225,6 +226,42 @@ describe('keepalive PINGs detect a dead peer', () => {
     expect(alive.isClosed).toBe(false);
     expect(alive.goaway).toBeUndefined();
     alive.destroy();
+  });
+
+  it('client: a GOAWAY(ENHANCE_YOUR_CALM, too_many_pings) doubles keepaliveTimeMs for the next connection', async () => {
+    const raw = await startRawServer((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(replyFrame('ok'));
+    });
+    // Each connection: the times of its PINGs; the third is answered with GOAWAY too_many_pings.
+    const pingTimes: number[][] = [];
+    const calmedDown = [deferred(), deferred()];
+    raw.server.on('session', (session: http2.ServerHttp2Session) => {
+      const times: number[] = [];
+      const index = pingTimes.push(times) - 1;
+      session.on('ping', () => {
+        times.push(Date.now());
+        if (times.length === 3) {
+          session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
+          session.destroy(new Error('too many pings'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+          calmedDown[index]?.resolve();
+        }
+      });
+    });
+    const client = new GrpcClient(`127.0.0.1:${raw.port}`, exampleStub, { keepaliveTimeMs: 25 });
+    try {
+      for (const connection of [0, 1]) {
+        await client.unary_unary({ value: 'a' });
+        await calmedDown[connection].promise;
+      }
+      const gaps = pingTimes.map((times) => times[2] - times[1]);
+      expect(gaps[0]).toBeGreaterThanOrEqual(20);
+      expect(gaps[1]).toBeGreaterThanOrEqual(45);
+    } finally {
+      client.close();
+      await raw.close();
+    }
   });
 
   it('client: a server that stops answering PINGs fails the call in flight UNAVAILABLE; the next call reconnects', async () => {
