@@ -25,6 +25,7 @@ export {
   type ServerCredentials,
   type ShutdownOptions,
 } from './server/grpc-server.js';
+export { type ConnectionOptions, DEFAULT_CONNECTION_LIMITS } from './server/server-connection.js';
 export { GrpcContext } from './server/grpc-context.js';
 export { type ErrorHandler, UNEXPECTED_ERROR_MESSAGE } from './server/error-mapping.js';
 export { type SingleResult } from './server/handler-result.js';
