@@ -55,7 +55,7 @@ export interface ConnectionOptions {
 export type ConnectionLimits = Required<ConnectionOptions>;
 
 /** The defaults of ConnectionOptions. */
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
   maxConcurrentStreams: 1000,
   maxHeaderListSize: 16 * 1024,
   maxHeaderListPairs: 128,
@@ -73,11 +73,11 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxResetStreamsBurst: 500,
   maxResetStreamsPerSecond: 33,
   handshakeTimeoutMs: 20_000,
-};
+});
 
 /** The options with their defaults; an undefined option takes its default. */
 export function connectionLimits(options: ConnectionOptions): ConnectionLimits {
-  const limits = { ...DEFAULT_CONNECTION_LIMITS };
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS };
   for (const key of Object.keys(limits) as Array<keyof ConnectionLimits>) {
     if (options[key] !== undefined) (limits as Record<string, unknown>)[key] = options[key];
   }
