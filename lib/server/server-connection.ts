@@ -47,7 +47,7 @@ export interface ConnectionOptions {
   maxResetStreamsBurst?: number;
   /** Resets per second the client may keep up once the burst is spent (default 33, Node's own sustained limit). */
   maxResetStreamsPerSecond?: number;
-  /** Time a new connection has to complete TLS (if any), send its HTTP/2 preface and acknowledge the server's SETTINGS before it is dropped (default 20 000 ms). */
+  /** Time a new connection has for its TLS handshake (if any), and then again for sending its HTTP/2 preface and acknowledging the server's SETTINGS, before it is dropped (default 20 000 ms). */
   handshakeTimeoutMs?: number;
 }
 
