@@ -179,7 +179,9 @@ export class ServerConnection {
     this.idleTimer = undefined;
     stream.once('close', () => {
       this.active--;
-      if (stream.rstCode !== undefined && stream.rstCode !== NGHTTP2_NO_ERROR && stream.rstCode !== NGHTTP2_REFUSED_STREAM) this.onReset();
+      // Aborted: reset before the server had finished its response, whatever the code (an
+      // attacker may reset with NO_ERROR). The server's own resets (shutdown) are not counted.
+      if (stream.aborted) this.onReset();
       if (this.active === 0) this.armIdle();
     });
     return true;

@@ -11,7 +11,7 @@ import { whenAborted } from '../helpers/harness.js';
 import { activeResources, settledHeapMiB } from '../helpers/memory.js';
 
 /** Clients, each its own connection: cancellations are spread so none trips the Rapid Reset limit. */
-const CONNECTIONS = 10;
+const CONNECTIONS = 20;
 
 type Outcome = 'ok' | 'error' | 'cancelled' | 'deadline';
 const OUTCOMES: Outcome[] = ['ok', 'error', 'cancelled', 'deadline'];

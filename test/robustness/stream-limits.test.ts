@@ -152,7 +152,10 @@ describe('Rapid Reset (HEADERS then RST_STREAM, thousands of times)', () => {
   const harness = new Harness();
   afterEach(() => harness.close());
 
-  it('closes the connection with GOAWAY(ENHANCE_YOUR_CALM, too_many_resets); other connections and the process stay healthy', async () => {
+  it.each([
+    ['CANCEL', ErrorCode.CANCEL],
+    ['NO_ERROR', ErrorCode.NO_ERROR],
+  ])('with RST_STREAM(%s): the connection is closed with GOAWAY(ENHANCE_YOUR_CALM, too_many_resets); other connections and the process stay healthy', async (_name, resetCode) => {
     const { release, implementation } = holdingImplementation();
     const { port } = await harness.serve(implementation);
     const client = harness.client(port);
@@ -167,7 +170,7 @@ describe('Rapid Reset (HEADERS then RST_STREAM, thousands of times)', () => {
       const frames: Buffer[] = [];
       for (let i = 0; i < 250; i++, sent++) {
         const id = peer.streamId();
-        frames.push(headersFrame(id, grpcRequestBlock(HOLD)), rstStreamFrame(id, ErrorCode.CANCEL));
+        frames.push(headersFrame(id, grpcRequestBlock(HOLD)), rstStreamFrame(id, resetCode));
       }
       await peer.send(...frames);
     }
