@@ -106,5 +106,6 @@ describe('10,000 calls of mixed outcomes', () => {
       for (const client of clients) client.close();
       server.forceShutdown();
     }
-  });
+    // About 10 s on 2 cores; the margin is for a loaded machine.
+  }, 90_000);
 });
