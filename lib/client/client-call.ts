@@ -38,7 +38,7 @@ export type RequestStream<T> = StreamResult<T>;
 /** Bytes an Observable of requests may get ahead of the connection before the call fails RESOURCE_EXHAUSTED. */
 const MAX_BUFFERED_REQUEST_BYTES = 16 * 1024 * 1024;
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** The earliest of a call's `timeout` and `deadline`, as `Date.now()` milliseconds. */
 function deadlineOf(options: CallOptions): number | undefined {
