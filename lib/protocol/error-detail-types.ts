@@ -7,7 +7,9 @@ import protobuf from 'protobufjs';
 
 /** A `google.protobuf.Duration`: whole seconds and the nanoseconds on top (0 to 999 999 999). */
 export interface Duration {
+  /** Whole seconds (may be negative for a negative duration). */
   seconds: number;
+  /** Nanoseconds on top of `seconds`, 0 to 999 999 999 (of the same sign for a negative duration). */
   nanos: number;
 }
 
@@ -29,7 +31,9 @@ export interface RetryInfo {
 
 /** `google.rpc.DebugInfo`: a stack trace and detail, for the developers of the service only. */
 export interface DebugInfo {
+  /** The stack trace, one frame a line. */
   stackEntries: string[];
+  /** Any other debugging information, such as the error's message. */
   detail: string;
 }
 
@@ -37,11 +41,13 @@ export interface DebugInfo {
 export interface QuotaViolation {
   /** What the quota applies to, e.g. `clientip:203.0.113.1` or `project:example`. */
   subject: string;
+  /** Why the check failed and how to get more quota, for a developer to read. */
   description: string;
 }
 
 /** `google.rpc.QuotaFailure`: which quota checks failed. */
 export interface QuotaFailure {
+  /** Each failed quota check. */
   violations: QuotaViolation[];
 }
 
@@ -49,18 +55,23 @@ export interface QuotaFailure {
 export interface PreconditionViolation {
   /** A service-specific kind of precondition, e.g. `TOS`. */
   type: string;
+  /** What failed the check, relative to the type, e.g. `example.com/terms-of-service`. */
   subject: string;
+  /** How the precondition failed and how to fix it, for a developer to read. */
   description: string;
 }
 
 /** `google.rpc.PreconditionFailure`: which preconditions failed (typically with FAILED_PRECONDITION). */
 export interface PreconditionFailure {
+  /** Each failed precondition. */
   violations: PreconditionViolation[];
 }
 
 /** `google.rpc.LocalizedMessage`: an error message in a locale such as `en-US`. */
 export interface LocalizedMessage {
+  /** A BCP 47 locale tag, e.g. `en-US` or `fr-CH`. */
   locale: string;
+  /** The message in that locale. */
   message: string;
 }
 
@@ -68,39 +79,51 @@ export interface LocalizedMessage {
 export interface FieldViolation {
   /** A path to the field, e.g. `items[2].name`. */
   field: string;
+  /** Why the field is invalid, for a developer to read. */
   description: string;
   /** A constant in UPPER_SNAKE_CASE naming the cause. */
   reason: string;
+  /** The reason in the user's language, when the server has one. */
   localizedMessage?: LocalizedMessage;
 }
 
 /** `google.rpc.BadRequest`: which request fields are invalid (typically with INVALID_ARGUMENT). */
 export interface BadRequest {
+  /** Each invalid field. */
   fieldViolations: FieldViolation[];
 }
 
 /** `google.rpc.RequestInfo`: which request this was, for bug reports and support. */
 export interface RequestInfo {
+  /** An opaque id of this request in the service's logs. */
   requestId: string;
+  /** Anything else the service needs to find the request, such as a stack trace or the serving host. */
   servingData: string;
 }
 
 /** `google.rpc.ResourceInfo`: the resource the call was about (e.g. the one NOT_FOUND). */
 export interface ResourceInfo {
+  /** The kind of resource, e.g. `sql table` or a type URL such as `type.googleapis.com/pubsub.v1.Topic`. */
   resourceType: string;
+  /** The resource's name, e.g. a table or topic name. */
   resourceName: string;
+  /** The resource's owner, when that helps (e.g. `user:alice@example.com`); may be empty. */
   owner: string;
+  /** What went wrong with the resource, e.g. that the caller lacks permission on it. */
   description: string;
 }
 
 /** One link of a `google.rpc.Help`. */
 export interface HelpLink {
+  /** What the link is about. */
   description: string;
+  /** The link's address. */
   url: string;
 }
 
 /** `google.rpc.Help`: links to documentation about the error. */
 export interface Help {
+  /** The links, most useful first. */
   links: HelpLink[];
 }
 
@@ -109,15 +132,25 @@ export interface Help {
  * type URL. `packDetail` and `unpackDetail` work with exactly these.
  */
 export interface ErrorDetailTypes {
+  /** `google.rpc.BadRequest`. */
   BadRequest: BadRequest;
+  /** `google.rpc.ErrorInfo`. */
   ErrorInfo: ErrorInfo;
+  /** `google.rpc.RetryInfo`. */
   RetryInfo: RetryInfo;
+  /** `google.rpc.DebugInfo`. */
   DebugInfo: DebugInfo;
+  /** `google.rpc.QuotaFailure`. */
   QuotaFailure: QuotaFailure;
+  /** `google.rpc.PreconditionFailure`. */
   PreconditionFailure: PreconditionFailure;
+  /** `google.rpc.ResourceInfo`. */
   ResourceInfo: ResourceInfo;
+  /** `google.rpc.Help`. */
   Help: Help;
+  /** `google.rpc.LocalizedMessage`. */
   LocalizedMessage: LocalizedMessage;
+  /** `google.rpc.RequestInfo`. */
   RequestInfo: RequestInfo;
 }
 

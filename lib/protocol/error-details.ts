@@ -27,7 +27,14 @@ export type DetailInit<T> = T extends readonly (infer E)[]
       : T;
 
 /** A standard detail message read from an Any: its short name and its fields. */
-export type UnpackedDetail = { [K in ErrorDetailType]: { type: K; value: ErrorDetailTypes[K] } }[ErrorDetailType];
+export type UnpackedDetail = {
+  [K in ErrorDetailType]: {
+    /** The short name, e.g. `'BadRequest'`; checking it narrows `value`. */
+    type: K;
+    /** The message's fields, every one present with its default when it was unset (sub-messages excepted). */
+    value: ErrorDetailTypes[K];
+  };
+}[ErrorDetailType];
 
 /**
  * Packs a standard `google.rpc` detail message as the Any a GrpcError carries:

@@ -54,8 +54,11 @@ const STATUS_DETAILS = 3;
 
 /** The fields of a `google.rpc.Status` message. */
 export interface RpcStatus {
+  /** The status code; 0 is OK, any other value an error (an undefined one reads as UNKNOWN). */
   code: number;
+  /** The error message, empty for none. */
   message: string;
+  /** Packed detail messages (`google.rpc.BadRequest` and the like), in the order they were sent. */
   details: AnyMessage[];
 }
 

@@ -90,9 +90,13 @@ export function responseHeaders(encoding: Encoding, metadata?: Metadata): Header
 
 /** The status a call ends with, as it travels in trailers. */
 export interface CallStatus {
+  /** The status code; OK for a successful call. */
   code: Status;
+  /** The status message (`grpc-message`, percent-decoded); empty when the peer sent none. */
   message: string;
+  /** Rich error details from `grpc-status-details-bin`; empty when there are none or the code is OK. */
   details: readonly AnyMessage[];
+  /** Trailing metadata, without the reserved `grpc-*` keys. */
   metadata: Metadata;
 }
 

@@ -5,22 +5,39 @@
 
 /** The canonical gRPC status codes, 0 (OK) to 16 (UNAUTHENTICATED). */
 export enum Status {
+  /** The call succeeded. */
   OK = 0,
+  /** The call was cancelled, usually by the caller (unsubscribe, `AbortSignal`, `call.cancel()`). */
   CANCELLED = 1,
+  /** An error with no better code: an unexpected exception in a handler, or a status code the peer sent that is not defined. */
   UNKNOWN = 2,
+  /** The request is malformed whatever the state of the system (a failed validation, a bad field). */
   INVALID_ARGUMENT = 3,
+  /** The deadline passed before the call completed; the operation may still have taken effect. */
   DEADLINE_EXCEEDED = 4,
+  /** A requested entity does not exist. */
   NOT_FOUND = 5,
+  /** The entity the call tried to create exists already. */
   ALREADY_EXISTS = 6,
+  /** The caller is known but not allowed to do this (for an unknown caller use UNAUTHENTICATED). */
   PERMISSION_DENIED = 7,
+  /** A limit was hit: a quota, or a message larger than the receiver accepts. */
   RESOURCE_EXHAUSTED = 8,
+  /** The system is not in the state the call needs; retrying will not help until that state is fixed. */
   FAILED_PRECONDITION = 9,
+  /** The call was aborted by a concurrency conflict (a failed transaction, a sequencer check); retry at a higher level. */
   ABORTED = 10,
+  /** The request went past a valid range (reading past the end of a file); unlike INVALID_ARGUMENT it may succeed once the state changes. */
   OUT_OF_RANGE = 11,
+  /** The server does not implement the method or service, or does not support what the request asked (an unknown message encoding). */
   UNIMPLEMENTED = 12,
+  /** An invariant the system relies on is broken: a protocol error, a message that cannot be parsed. */
   INTERNAL = 13,
+  /** The service cannot be reached right now (connection refused, lost or shutting down); usually safe to retry with backoff. */
   UNAVAILABLE = 14,
+  /** Unrecoverable loss or corruption of data. */
   DATA_LOSS = 15,
+  /** The request carries no valid credentials. */
   UNAUTHENTICATED = 16,
 }
 

@@ -18,17 +18,31 @@ export interface MethodDescriptor<Req = any, Res = any, RS extends boolean = boo
   readonly name: string;
   /** The HTTP/2 path, `/nameko.example/unary_unary`. */
   readonly path: string;
+  /** Whether the client sends a stream of requests (client streaming or bidi). */
   readonly requestStream: RS;
+  /** Whether the server answers with a stream of responses (server streaming or bidi). */
   readonly responseStream: SS;
+  /** Encodes a request message to protobuf bytes (client side). */
   readonly serializeRequest: (value: Req) => Uint8Array;
+  /**
+   * Decodes a request message from protobuf bytes (server side); throws on malformed input, which the
+   * server answers INTERNAL.
+   */
   readonly deserializeRequest: (bytes: Buffer) => Req;
+  /** Encodes a response message to protobuf bytes (server side). */
   readonly serializeResponse: (value: Res) => Uint8Array;
+  /**
+   * Decodes a response message from protobuf bytes (client side); throws on malformed input, which
+   * fails the call INTERNAL.
+   */
   readonly deserializeResponse: (bytes: Buffer) => Res;
 }
 
 /** A service: its full name and its methods keyed by proto method name. This is itself a valid stub. */
 export interface ServiceDescriptor<M extends Record<string, MethodDescriptor> = Record<string, MethodDescriptor>> {
+  /** The service's full name, package included, e.g. `nameko.example`. */
   readonly name: string;
+  /** The methods, keyed by their name exactly as in the proto. */
   readonly methods: M;
 }
 
@@ -69,6 +83,10 @@ export interface TsProtoServiceDefinition {
 export type Stub =
   | ServiceDescriptor
   | Record<string, GrpcJsMethodDefinition>
+  /**
+   * A `@grpc/grpc-js` client constructor (`makeGenericClientConstructor`, generated `_grpc_pb`
+   * clients), whose `service` is the definition.
+   */
   | { service: Record<string, GrpcJsMethodDefinition> }
   | TsProtoServiceDefinition
   | protobuf.Service;

@@ -25,7 +25,9 @@ import { reflectionStub } from '../reflection/reflection-stubs.js';
 
 /** TLS settings of a server. PEM strings or Buffers. */
 export interface ServerCredentials {
+  /** The server's certificate chain, PEM, leaf first. */
   cert: string | Buffer;
+  /** The private key of the leaf certificate, PEM. */
   key: string | Buffer;
   /** CA certificates that client certificates must chain to (mutual TLS). */
   ca?: string | Buffer;
