@@ -7,7 +7,12 @@ import protobuf from 'protobufjs';
 
 /** A file to write, relative to the output folder. */
 export interface GeneratedFile {
+  /**
+   * The file name, relative to the output folder: the proto package with `.ts` (e.g. `nameko.ts`;
+   * `root.ts` for no package), or `descriptor.ts` for the descriptors the stubs are built from.
+   */
   path: string;
+  /** The TypeScript source. */
   content: string;
 }
 

@@ -11,11 +11,13 @@ export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING';
 
 /** What Check and Watch answer: a ServingStatus, or `SERVICE_UNKNOWN` (Watch only) for a service without one. */
 export interface HealthCheckResponse {
+  /** The service's status. */
   status: ServingStatus | 'SERVICE_UNKNOWN';
 }
 
 /** A Check or Watch request: the service asked about, `""` for the whole server. */
 export interface HealthCheckRequest {
+  /** The full service name (`package.Service`), or `""` for the server as a whole. */
   service: string;
 }
 
@@ -36,11 +38,16 @@ export class HealthService {
 
   /** The `grpc.health.v1.Health` handlers, for `GrpcServer.addService(healthStub(), health.implementation)`. */
   readonly implementation = {
+    /** The unary `Check`: the service's status, or NOT_FOUND when it has none. */
     Check: (request: HealthCheckRequest): HealthCheckResponse => {
       const status = this.statuses.get(request.service);
       if (status === undefined) throw new GrpcError(Status.NOT_FOUND, `Unknown service ${JSON.stringify(request.service)}`);
       return { status };
     },
+    /**
+     * The server-streaming `Watch`: the status now (SERVICE_UNKNOWN when none), then each change; ends
+     * when shutdown begins.
+     */
     Watch: (request: HealthCheckRequest): Observable<HealthCheckResponse> => this.watch(request.service),
   };
 

@@ -5,7 +5,9 @@ import type { HealthCheckRequest, HealthCheckResponse } from './health-service.j
 
 /** The typed methods of `grpc.health.v1.Health`. */
 export type HealthMethods = {
+  /** Unary: one service's status now. */
   Check: MethodDescriptor<HealthCheckRequest, HealthCheckResponse, false, false>;
+  /** Server streaming: the status now, then each change. */
   Watch: MethodDescriptor<HealthCheckRequest, HealthCheckResponse, false, true>;
 };
 

@@ -27,7 +27,12 @@ export interface GrpcClientRegistration {
 
 /** `forRootAsync`'s options: a factory of the defaults and what it needs. */
 export interface GrpcClientDefaultsAsync extends Pick<ModuleMetadata, 'imports'> {
+  /**
+   * Computes the defaults from the providers listed in `inject`, in that order; may be async. Clients
+   * are created once it resolves.
+   */
   useFactory: (...args: any[]) => GrpcClientDefaults | Promise<GrpcClientDefaults>;
+  /** Providers passed to `useFactory` (default none); they must be visible from `imports` or be global. */
   inject?: InjectionToken[];
 }
 

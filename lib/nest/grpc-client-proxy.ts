@@ -109,6 +109,11 @@ export class GrpcClientProxy extends ClientProxy {
     return this.clients as T;
   }
 
+  /**
+   * ClientProxy's transport hook, kept for its contract (this class overrides `send`, so Nest does
+   * not go through it): makes the call named by `packet.pattern` with `send` and reports each
+   * response, then the end or the error, to `callback`; the returned function cancels the call.
+   */
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const subscription = this.send(packet.pattern, packet.data).subscribe({
       next: (response) => callback({ response }),
@@ -118,6 +123,10 @@ export class GrpcClientProxy extends ClientProxy {
     return () => subscription.unsubscribe();
   }
 
+  /**
+   * The hook behind `emit`: makes the call and resolves when it ends (with the response of a
+   * unary-response call, undefined for a response stream); rejects with the call's GrpcError.
+   */
   protected async dispatchEvent<T = any>(packet: ReadPacket): Promise<T> {
     const result = this.rpc(packet.pattern)(packet.data);
     if (result instanceof Promise) return (await result) as T;

@@ -83,11 +83,10 @@ export interface TsProtoServiceDefinition {
 export type Stub =
   | ServiceDescriptor
   | Record<string, GrpcJsMethodDefinition>
-  /**
-   * A `@grpc/grpc-js` client constructor (`makeGenericClientConstructor`, generated `_grpc_pb`
-   * clients), whose `service` is the definition.
-   */
-  | { service: Record<string, GrpcJsMethodDefinition> }
+  | {
+      /** The service definition carried by a `@grpc/grpc-js` client constructor (`makeGenericClientConstructor`, generated `_grpc_pb` clients). */
+      service: Record<string, GrpcJsMethodDefinition>;
+    }
   | TsProtoServiceDefinition
   | protobuf.Service;
 
@@ -118,11 +117,19 @@ type TsProtoMethods<M> = {
 /** The method descriptors a stub type yields, keyed by proto method name, so clients can be typed from any stub form. */
 export type MethodsOf<S> = S extends ServiceDescriptor<infer M>
   ? M
-  : S extends { fullName: string; methods: infer M }
+  : S extends {
+        /** A ts-proto definition's full service name. */
+        fullName: string;
+        /** A ts-proto definition's methods. */
+        methods: infer M;
+      }
     ? TsProtoMethods<M>
     : S extends protobuf.Service
       ? Record<string, MethodDescriptor>
-      : S extends { service: infer D }
+      : S extends {
+            /** The definition a `@grpc/grpc-js` client constructor carries. */
+            service: infer D;
+          }
         ? GrpcJsMethods<D>
         : GrpcJsMethods<S>;
 

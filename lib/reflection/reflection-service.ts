@@ -12,29 +12,68 @@ import { ProtoFileIndex } from './proto-file-index.js';
 
 /** What the reflection service describes: the served service names and the method descriptors served. */
 export interface ReflectedServer {
+  /** The full names of the services to list (`package.Service`); a GrpcServer lists every service it serves, reflection included. */
   serviceNames(): Iterable<string>;
+  /** The descriptors of every method served; their protobufjs Roots, where they have one, are what gets described. */
   methods(): Iterable<MethodDescriptor>;
 }
 
 /** A `ServerReflectionRequest` as the protobufjs stub presents it (`message_request` names the field set). */
 export interface ReflectionRequest {
+  /** The host the client asked about; echoed in `valid_host`, not otherwise checked. */
   host: string;
+  /** Which of the request fields below is set (the oneof's name). */
   message_request?: 'file_by_filename' | 'file_containing_symbol' | 'file_containing_extension' | 'all_extension_numbers_of_type' | 'list_services';
+  /** Asks for a file by the name an importer uses (e.g. `nameko/example.proto`), with its dependencies. */
   file_by_filename?: string;
+  /** Asks for the file defining a fully-qualified symbol (service, method, message, enum, enum value, field or extension). */
   file_containing_symbol?: string;
-  file_containing_extension?: { containing_type: string; extension_number: number };
+  /** Asks for the file defining an extension of a message type. */
+  file_containing_extension?: {
+    /** The fully-qualified name of the extended message type. */
+    containing_type: string;
+    /** The extension's field number. */
+    extension_number: number;
+  };
+  /** Asks for every extension field number of a fully-qualified message type. */
   all_extension_numbers_of_type?: string;
+  /** Asks for the list of services; the value itself is ignored. */
   list_services?: string;
 }
 
 /** A `ServerReflectionResponse`, with exactly one of the answer fields set. */
 export interface ReflectionResponse {
+  /** The request's `host`, echoed. */
   valid_host: string;
+  /** The request this answers. */
   original_request: ReflectionRequest;
-  file_descriptor_response?: { file_descriptor_proto: Uint8Array[] };
-  all_extension_numbers_response?: { base_type_name: string; extension_number: number[] };
-  list_services_response?: { service: Array<{ name: string }> };
-  error_response?: { error_code: number; error_message: string };
+  /** Answers a file request: serialized `FileDescriptorProto`s, the requested file first, then its transitive dependencies. */
+  file_descriptor_response?: {
+    /** The serialized `google.protobuf.FileDescriptorProto`s. */
+    file_descriptor_proto: Uint8Array[];
+  };
+  /** Answers `all_extension_numbers_of_type`. */
+  all_extension_numbers_response?: {
+    /** The fully-qualified name of the message type asked about. */
+    base_type_name: string;
+    /** Every field number an extension of it uses. */
+    extension_number: number[];
+  };
+  /** Answers `list_services`. */
+  list_services_response?: {
+    /** One entry per service. */
+    service: Array<{
+      /** The service's fully-qualified name. */
+      name: string;
+    }>;
+  };
+  /** Answers a request that failed, e.g. NOT_FOUND for an unknown file or symbol. */
+  error_response?: {
+    /** The gRPC status code of the failure. */
+    error_code: number;
+    /** What was not found, or why the request failed. */
+    error_message: string;
+  };
 }
 
 type Answer = Omit<ReflectionResponse, 'valid_host' | 'original_request'>;
@@ -100,6 +139,7 @@ export class ReflectionService {
 
   /** The `ServerReflectionInfo` handler, for both `grpc.reflection.v1` and `v1alpha` (their messages are identical). */
   readonly implementation = {
+    /** The bidi call: one response per request, in order, until the client ends its stream. */
     ServerReflectionInfo: (requests: MessageStream<ReflectionRequest>): AsyncIterable<ReflectionResponse> => this.answerAll(requests),
   };
 

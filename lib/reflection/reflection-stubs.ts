@@ -5,6 +5,7 @@ import type { ReflectionRequest, ReflectionResponse } from './reflection-service
 
 /** The typed method of a ServerReflection service. */
 export type ReflectionMethods = {
+  /** The one bidi method: a stream of requests, each answered by one response. */
   ServerReflectionInfo: MethodDescriptor<Partial<ReflectionRequest>, ReflectionResponse, true, true>;
 };
 
