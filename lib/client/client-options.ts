@@ -5,6 +5,7 @@ import type { Encoding } from '../protocol/compression.js';
 import type { CallStatus } from '../protocol/headers.js';
 import type { Metadata, MetadataInit } from '../protocol/metadata.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
+import type { ServiceConfig } from './service-config.js';
 
 /** TLS settings of a client. Any of them turns TLS on; PEM strings or Buffers. */
 export interface ClientCredentials {
@@ -85,6 +86,20 @@ export interface GrpcClientOptions {
   backoff?: BackoffOptions;
   /** What calls made while serving a gRPC call inherit from it; false turns propagation off for this client. */
   propagate?: PropagationOptions | false;
+  /**
+   * A gRPC service config, as an object or a JSON string (the format of grpc/grpc's
+   * `doc/service_config.md`): per-method `timeout`, `waitForReady`, message size limits and
+   * `retryPolicy`, client-wide `retryThrottling` and the load-balancing policy. Validated when
+   * the client is made: an invalid one throws a TypeError naming the field. `hedgingPolicy` is
+   * not supported and refused. Default: none (no retries beyond transparent ones).
+   */
+  serviceConfig?: ServiceConfig | string;
+  /** false ignores the service config's retry policies (streams the server never saw are still sent again once). Default true. */
+  retries?: boolean;
+  /** Bytes of requests all calls of this client may keep for retries together (default 16 MiB); a call that cannot keep more is not retried. */
+  retryBufferBytes?: number;
+  /** Bytes of requests one call may keep for retries (default 256 KiB); a request stream that sends more is not retried. */
+  retryBufferBytesPerCall?: number;
 }
 
 /** Options of one call. */

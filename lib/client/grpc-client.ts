@@ -11,7 +11,16 @@ import { Channel } from './channel.js';
 import { ClientCall, type ClientCallSettings } from './client-call.js';
 import type { CallOptions, GrpcClientOptions, PropagationOptions } from './client-options.js';
 import { propagate } from './propagation.js';
+import { RetryBufferPool } from './request-replay.js';
+import { RetryThrottle } from './retry-throttle.js';
+import { parseServiceConfig } from './service-config.js';
 import type { CallHandle, RpcCallMethods, RpcMethods } from './client-types.js';
+
+/** Bytes of requests all calls of a client may keep for retries, unless `retryBufferBytes` says otherwise (16 MiB, as gRPC's). */
+const DEFAULT_RETRY_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** Bytes of requests one call may keep for retries, unless `retryBufferBytesPerCall` says otherwise (256 KiB, as gRPC's). */
+const DEFAULT_RETRY_BUFFER_BYTES_PER_CALL = 256 * 1024;
 
 /** Member names of the client itself; an RPC with one of these names is reachable only through `client.call`. */
 const RESERVED_MEMBERS = new Set(['call', 'close', 'connect', 'service', 'constructor']);
@@ -31,6 +40,7 @@ class GrpcClientCore<S extends Stub> {
   constructor(target: string | readonly string[], stub: S, options: GrpcClientOptions = {}) {
     this.service = toServiceDescriptor(stub);
     this.propagation = options.propagate ?? {};
+    const serviceConfig = options.serviceConfig === undefined ? undefined : parseServiceConfig(options.serviceConfig);
     this.channel = new Channel(typeof target === 'string' ? [target] : target, {
       credentials: options.credentials,
       connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
@@ -45,6 +55,11 @@ class GrpcClientCore<S extends Stub> {
       maxReceiveMessageSize: options.maxReceiveMessageSize ?? DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
       userAgent: options.userAgent,
       interceptors: options.interceptors ?? [],
+      serviceConfig,
+      retries: options.retries ?? true,
+      throttle: serviceConfig?.retryThrottling === undefined ? undefined : new RetryThrottle(serviceConfig.retryThrottling),
+      retryBuffer: new RetryBufferPool(options.retryBufferBytes ?? DEFAULT_RETRY_BUFFER_BYTES),
+      retryBufferBytesPerCall: options.retryBufferBytesPerCall ?? DEFAULT_RETRY_BUFFER_BYTES_PER_CALL,
     };
     const callForms: Record<string, unknown> = {};
     for (const method of Object.values(this.service.methods)) {

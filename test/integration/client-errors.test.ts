@@ -221,11 +221,11 @@ describe('responses mapped by the protocol tables (raw HTTP/2 server)', () => {
     expect(raw.streams.length).toBe(before + 2);
   });
 
-  it('RST_STREAM(REFUSED_STREAM) before any response: a client-streaming call fails UNAVAILABLE (its requests may be gone)', async () => {
+  it('RST_STREAM(REFUSED_STREAM) before any response: a client-streaming call is sent again once (its requests are kept); refused twice, it fails UNAVAILABLE', async () => {
     behave = (stream) => stream.close(0x7);
     const before = raw.streams.length;
-    expect((await failure(client.stream_unary([REQUEST]))).code).toBe(Status.UNAVAILABLE);
-    expect(raw.streams.length).toBe(before + 1);
+    expect((await failure(client.stream_unary([REQUEST, REQUEST]))).code).toBe(Status.UNAVAILABLE);
+    expect(raw.streams.length).toBe(before + 2);
   });
 
   it('trailers without grpc-status are UNKNOWN', async () => {
