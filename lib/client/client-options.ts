@@ -33,8 +33,14 @@ export interface BackoffOptions {
 
 /** Everything a call made through an interceptor chain is about; interceptors may change `metadata` and `options`. */
 export interface CallInfo {
+  /** The method called: its path, streaming flags and codecs. */
   readonly method: MethodDescriptor;
+  /** The request metadata about to be sent; an interceptor may add, change or remove entries before calling `next`. */
   metadata: Metadata;
+  /**
+   * The call's options (deadline, compression, signal, …) as the caller gave them; an interceptor may
+   * replace fields before calling `next`.
+   */
   options: CallOptions;
 }
 
