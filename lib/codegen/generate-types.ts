@@ -162,7 +162,7 @@ class PackageWriter {
 
 /** Generates the modules for every definition in `root`: one per package, and the descriptor module. */
 export function generateTypes(root: protobuf.Root, options: GenerateOptions): GeneratedFile[] {
-  const settings: Required<GenerateOptions> = { importFrom: 'nestjs-grpc-transport/core', ...options };
+  const settings: Required<GenerateOptions> = { ...options, importFrom: options.importFrom ?? 'nestjs-grpc-transport/core' };
   const writers = new Map<string, PackageWriter>();
   for (const definition of collect(root, [])) {
     const pkg = packageOf(definition);

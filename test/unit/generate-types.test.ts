@@ -41,7 +41,9 @@ describe('the generate command', () => {
     try {
       expect(runCli(['generate', 'protos/example.proto', '--out', out])).toBe(0);
       expect(readdirSync(out).sort()).toEqual(['descriptor.ts', 'nameko.ts']);
-      expect(readFileSync(path.join(out, 'nameko.ts'), 'utf8')).toContain('export const exampleStub = stubFromJSON<{');
+      const nameko = readFileSync(path.join(out, 'nameko.ts'), 'utf8');
+      expect(nameko).toContain('export const exampleStub = stubFromJSON<{');
+      expect(nameko).toContain("import { type MethodDescriptor, stubFromJSON } from 'nestjs-grpc-transport/core';");
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
