@@ -42,6 +42,9 @@ export type {
 } from './client/client-options.js';
 export type { CallHandle, UnaryCallHandle, StreamingCallHandle, RpcMethods, RpcCallMethods, CamelCase, DeepPartial } from './client/client-types.js';
 export type { RequestStream } from './client/client-call.js';
+export type { ServiceConfig, MethodConfigJson, MethodConfigName } from './client/service-config.js';
+export type { RetryPolicyConfig } from './client/retry-policy.js';
+export type { RetryThrottlingConfig } from './client/retry-throttle.js';
 export type { CallStatus } from './protocol/headers.js';
 export { currentCallContext, runInCallScope } from './server/call-scope.js';
 export type { PropagationOptions } from './client/client-options.js';
