@@ -169,7 +169,7 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
     return this.server.port;
   }
 
-  /** Drains gracefully: new calls are refused, in-flight ones may finish within `shutdownGraceMs`. */
+  /** Drains gracefully: health turns NOT_SERVING, calls are still served for `shutdownDelayMs`, then new calls are refused and in-flight ones may finish within `shutdownGraceMs`. */
   async close(): Promise<void> {
     await this.server.shutdown({ graceMs: this.options.shutdownGraceMs });
   }

@@ -12,7 +12,7 @@ import { checkRequestHeaders, httpErrorHeaders, type ReceivedHeaders, trailersOn
 import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import { type MethodDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
-import { parseTimeout } from '../protocol/timeout.js';
+import { clampTimerDelay, parseTimeout } from '../protocol/timeout.js';
 import { ErrorMapper, type ErrorHandler } from './error-mapping.js';
 import { type CallHandler, type CallSettings, ServerCall } from './server-call.js';
 import { parseListenAddress, peerAddress } from './addresses.js';
@@ -55,11 +55,19 @@ export interface GrpcServerOptions extends ConnectionOptions {
   health?: boolean;
   /** Serve server reflection, `grpc.reflection.v1` and `v1alpha`, describing the services from their protos (default false). */
   reflection?: boolean;
+  /** The default of `shutdown({ delayMs })`: how long health reports NOT_SERVING while calls are still served before draining begins (default 0). */
+  shutdownDelayMs?: number;
 }
 
 /** Options of `shutdown`. */
 export interface ShutdownOptions {
-  /** How long in-flight calls may run on before they are cancelled (default 10 000 ms). */
+  /**
+   * How long to go on serving, every health status already NOT_SERVING, before draining begins
+   * (default: the server's `shutdownDelayMs`, 0). Load balancers that poll health (Kubernetes
+   * readiness probes) then stop routing before connections are closed.
+   */
+  delayMs?: number;
+  /** How long in-flight calls may run on, once draining has begun, before they are cancelled (default 10 000 ms). */
   graceMs?: number;
 }
 
@@ -94,6 +102,7 @@ export class GrpcServer {
   private http2Server: http2.Http2Server | http2.Http2SecureServer | undefined;
   private state = ServerState.Idle;
   private stopped: Promise<void> | undefined;
+  private endDelay: (() => void) | undefined;
   /**
    * The serving status of each service, served as `grpc.health.v1.Health` with `health: true`:
    * SERVING once listening, NOT_SERVING from the start of shutdown; `setStatus` changes it.
@@ -283,18 +292,33 @@ export class GrpcServer {
   }
 
   /**
-   * Stops accepting connections and calls (GOAWAY on every connection; calls arriving later fail
+   * Turns every health status NOT_SERVING at once and goes on serving for `delayMs`; then stops
+   * accepting connections and calls (GOAWAY on every connection; calls arriving later fail
    * UNAVAILABLE), lets in-flight calls finish for up to `graceMs`, then cancels the rest and
-   * closes every connection. Resolves when the server is closed. Idempotent.
+   * closes every connection. Resolves when the server is closed. Idempotent; `forceShutdown`
+   * ends the delay too.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.stopped !== undefined) return this.stopped;
     this.health.enterShutdown();
-    this.stopped = this.drain(options.graceMs ?? 10_000);
+    this.stopped = this.delay(options.delayMs ?? this.options.shutdownDelayMs ?? 0).then(() => this.drain(options.graceMs ?? 10_000));
     return this.stopped;
   }
 
+  /** Waits `delayMs` (clamped to Node's longest timer), or until forceShutdown. */
+  private delay(delayMs: number): Promise<void> {
+    if (!(delayMs > 0) || this.state !== ServerState.Listening) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, clampTimerDelay(delayMs));
+      this.endDelay = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   private async drain(graceMs: number): Promise<void> {
+    if (this.state === ServerState.Stopped) return;
     const server = this.http2Server;
     if (server === undefined) {
       this.state = ServerState.Stopped;
@@ -321,6 +345,7 @@ export class GrpcServer {
     if (this.state === ServerState.Stopped) return;
     this.state = ServerState.Stopped;
     this.health.enterShutdown();
+    this.endDelay?.();
     const reason = new GrpcError(Status.UNAVAILABLE, 'The server was shut down');
     for (const call of [...this.calls]) call.cancel(reason);
     for (const session of this.sessions) session.destroy();
