@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lastValueFrom, Observable, Subject, tap, toArray } from 'rxjs';
-import { findDetail, GrpcClient, type GrpcContext, GrpcError, GrpcServer, Metadata, type MessageStream, packDetail, Status } from '../../lib/index.js';
+import { findDetail, GrpcClient, type GrpcClientOptions, type GrpcContext, GrpcError, GrpcServer, Metadata, type MessageStream, packDetail, Status } from '../../lib/index.js';
 import { deferred, type Deferred, whenAborted } from '../helpers/harness.js';
 import { findNginx, nginxVersion, type RunningNginx, startNginx } from '../helpers/nginx.js';
 import { type ExampleReply, type ExampleRequest } from '../helpers/example-service.js';
@@ -172,6 +172,43 @@ function pingPong(client: GrpcClient<typeof exampleStub>, rounds: number): Promi
   });
 }
 
+/** Callers each making one call after another until stopped, counting successes and keeping failures. */
+class CallLoad {
+  ok = 0;
+  readonly failures: string[] = [];
+  private stopped = false;
+  private readonly callers: Promise<void>[];
+  private waiter: { count: number; reached: () => void } | undefined;
+
+  constructor(call: () => Promise<unknown>, callers: number) {
+    this.callers = Array.from({ length: callers }, async () => {
+      while (!this.stopped) {
+        await call().then(
+          () => this.count(),
+          (error: unknown) => this.failures.push(String(error)),
+        );
+      }
+    });
+  }
+
+  private count(): void {
+    this.ok += 1;
+    if (this.waiter !== undefined && this.ok >= this.waiter.count) this.waiter.reached();
+  }
+
+  /** Resolves once `count` calls in all have succeeded. */
+  succeeded(count: number): Promise<void> {
+    if (this.ok >= count) return Promise.resolve();
+    return new Promise((resolve) => (this.waiter = { count, reached: resolve }));
+  }
+
+  /** Lets each caller finish its current call, then stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.callers);
+  }
+}
+
 if ('missing' in nginx) {
   describe(`nginx in front of two GrpcServers (skipped: ${nginx.missing})`, () => {
     it.skip(`needs nginx: ${nginx.missing}`, () => undefined);
@@ -281,6 +318,56 @@ if ('missing' in nginx) {
       const lines = (await setup.front.accessLog()).slice(-1100);
       expect(new Set(lines.map((line) => /connection=(\d+)/.exec(line)?.[1])).size).toBeGreaterThanOrEqual(2);
     }, 60_000);
+  });
+
+  describe('a rolling restart behind nginx', () => {
+    let setup: Proxied | undefined;
+    afterEach(async () => {
+      await setup?.close();
+      setup = undefined;
+    });
+
+    /** Shuts replica A down gracefully while 8 callers keep calling through nginx; resolves with the failures. */
+    async function restartUnderLoad(options: GrpcClientOptions = {}): Promise<{ failures: string[]; replicas: Replica[] }> {
+      setup = await proxied(binary);
+      const { front, replicas } = setup;
+      const client = new GrpcClient(`127.0.0.1:${front.port}`, exampleStub, options);
+      try {
+        const load = new CallLoad(() => client.unary_unary({ value: 'x', multiplier: 0 }), 8);
+        await load.succeeded(200);
+        await replicas[0].server.shutdown({ graceMs: 10_000 });
+        const drained = replicas.map((r) => r.calls);
+        await load.succeeded(load.ok + 200);
+        await load.stop();
+        // Once A has shut down, every call reaches B.
+        expect(replicas[0].calls).toBe(drained[0]);
+        expect(replicas[1].calls - drained[1]).toBeGreaterThanOrEqual(200);
+        return { failures: load.failures, replicas };
+      } finally {
+        client.close();
+      }
+    }
+
+    it('a replica shut down gracefully under load: at most the calls crossing its GOAWAY fail, UNAVAILABLE (nginx answers 502 and retries no call it has sent)', async () => {
+      const { failures } = await restartUnderLoad();
+      expect(failures.length).toBeLessThanOrEqual(8);
+      for (const failure of failures) expect(failure).toBe('GrpcError: UNAVAILABLE: Received HTTP status 502');
+      if (failures.length > 0) expect(await setup!.front.errorLog()).toContain('upstream sent goaway');
+    });
+
+    it('with a retry policy for UNAVAILABLE in the client\'s service config, no call fails', async () => {
+      const { failures } = await restartUnderLoad({
+        serviceConfig: {
+          methodConfig: [
+            {
+              name: [{ service: 'nameko.example' }],
+              retryPolicy: { maxAttempts: 3, initialBackoff: '0.01s', maxBackoff: '0.1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+            },
+          ],
+        },
+      });
+      expect(failures).toEqual([]);
+    });
   });
 
   describe('what the settings of deploy/nginx.conf are for (the same file with one setting changed)', () => {
