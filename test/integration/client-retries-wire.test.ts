@@ -16,6 +16,7 @@ import { exampleGrpcJsClient, grpcJsUnary, startGrpcJsServer } from '../helpers/
 import { replyFrame, startRawServer, type RawServer } from '../helpers/http2-server.js';
 import { parseMessages } from '../helpers/raw-http2.js';
 import { typedExampleStub } from '../helpers/typed-example.js';
+import { failure, grpcTimeoutMs as timeoutMs } from '../helpers/call-failures.js';
 
 const R = (value: string) => ({ value, multiplier: 1 });
 const REFUSED_STREAM = 0x7;
@@ -41,24 +42,6 @@ function reply(stream: http2.ServerHttp2Stream, message = 'ok'): void {
     stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     stream.end(replyFrame(message));
   });
-}
-
-/** Milliseconds in a `grpc-timeout` value. */
-function timeoutMs(value: string): number {
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (match === null) throw new Error(`Malformed grpc-timeout ${value}`);
-  return Number(match[1]) * { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[match[2] as 'H'];
-}
-
-async function failure(promise: Promise<unknown>): Promise<GrpcError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('the call succeeded');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GrpcError);
-  return error as GrpcError;
 }
 
 describe('pushback, deadlines and cancellation (raw HTTP/2 server)', () => {

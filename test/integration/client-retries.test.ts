@@ -9,6 +9,7 @@ import { GrpcClient, GrpcError, GrpcServer, Status, type GrpcClientOptions, type
 import { exampleStub } from '../helpers/example-service.js';
 import { FlakyService } from '../helpers/flaky-service.js';
 import { typedExampleStub } from '../helpers/typed-example.js';
+import { failure } from '../helpers/call-failures.js';
 
 /** A service config retrying UNAVAILABLE and RESOURCE_EXHAUSTED on every method, with short backoffs. */
 function retryConfig(retryPolicy: Partial<NonNullable<ServiceConfig['methodConfig']>[number]['retryPolicy']> = {}, extra: ServiceConfig = {}): ServiceConfig {
@@ -28,17 +29,6 @@ function retryConfig(retryPolicy: Partial<NonNullable<ServiceConfig['methodConfi
     ],
     ...extra,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<GrpcError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('the call succeeded');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GrpcError);
-  return error as GrpcError;
 }
 
 let server: GrpcServer;

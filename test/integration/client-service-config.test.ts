@@ -4,36 +4,17 @@
  * instead of failing UNAVAILABLE; the call option overrides it), message size limits (the lower
  * of the config's and the client's), and a TypeError at construction for an invalid config.
  */
-import { GrpcClient, GrpcError, GrpcServer, Status, type ServiceConfig } from '../../lib/index.js';
+import { GrpcClient, GrpcServer, Status, type ServiceConfig } from '../../lib/index.js';
 import { exampleImplementation, exampleStub } from '../helpers/example-service.js';
 import { startRawServer, type RawServer } from '../helpers/http2-server.js';
 import { typedExampleStub } from '../helpers/typed-example.js';
+import { grpcTimeoutMs as timeoutMs, timedFailure } from '../helpers/call-failures.js';
 
 const R = (value: string) => ({ value, multiplier: 1 });
 
 /** A config naming nameko.example's unary_unary only. */
 function forUnary(fields: Omit<NonNullable<ServiceConfig['methodConfig']>[number], 'name'>): ServiceConfig {
   return { methodConfig: [{ name: [{ service: 'nameko.example', method: 'unary_unary' }], ...fields }] };
-}
-
-/** Milliseconds in a `grpc-timeout` value. */
-function timeoutMs(value: string): number {
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (match === null) throw new Error(`Malformed grpc-timeout ${value}`);
-  return Number(match[1]) * { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[match[2] as 'H'];
-}
-
-/** Awaits a call's failure and returns it with the time it took. */
-async function timedFailure(run: () => Promise<unknown>): Promise<{ error: GrpcError; elapsed: number }> {
-  const started = performance.now();
-  const error = await run().then(
-    () => {
-      throw new Error('the call succeeded');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GrpcError);
-  return { error: error as GrpcError, elapsed: performance.now() - started };
 }
 
 /** A port nothing listens on (it was free a moment ago). */
