@@ -21,12 +21,35 @@ const nginx = findNginx();
 const EVERY_BYTE = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const UNICODE_MESSAGE = 'Ungültige Eingabe: ✓ 🚀 «quoted» 100%';
 
+/** Where 'hold' calls wait, on every replica, until released: it knows the connection (peer) of each. */
+class HoldGate {
+  readonly peers: string[] = [];
+  readonly released = deferred();
+  private waiter: { count: number; reached: () => void } | undefined;
+
+  /** A call arrived from `peer`; resolves when the gate is released. */
+  hold(peer: string): Promise<void> {
+    this.peers.push(peer);
+    if (this.waiter !== undefined && this.peers.length >= this.waiter.count) this.waiter.reached();
+    return this.released.promise;
+  }
+
+  /** Resolves once `count` calls are held. */
+  holding(count: number): Promise<void> {
+    if (this.peers.length >= count) return Promise.resolve();
+    return new Promise((resolve) => (this.waiter = { count, reached: resolve }));
+  }
+}
+
 /** One replica: a GrpcServer that names itself in replies and records what its handlers saw. */
 class Replica {
   readonly server = new GrpcServer();
   calls = 0;
   readonly peers = new Set<string>();
   lastMetadata: Metadata | undefined;
+  /** The connection (nginx's address and port) of every call, in order. */
+  readonly peerLog: string[] = [];
+  gate = new HoldGate();
   /** Settled with the abort reason of the next handler that waits for its signal. */
   aborted: Deferred<unknown> = deferred<unknown>();
   /** Settled when a handler starts waiting for its signal. */
@@ -37,6 +60,7 @@ class Replica {
     const seen = (ctx: GrpcContext) => {
       this.calls += 1;
       this.peers.add(ctx.peer);
+      this.peerLog.push(ctx.peer);
       this.lastMetadata = ctx.metadata;
     };
     this.server.addService(exampleStub, {
@@ -55,6 +79,9 @@ class Replica {
               [packDetail('ErrorInfo', { reason: 'REPLICA_SAYS_NO', domain: 'example.com', metadata: { replica: this.name } })],
               new Metadata({ 'x-error-bin': EVERY_BYTE }),
             );
+          case 'hold':
+            await this.gate.hold(ctx.peer);
+            return { message: this.name, seqno: 0 };
           case 'wait':
             this.waiting.resolve();
             this.aborted.resolve(await whenAborted(ctx.signal));
@@ -209,6 +236,14 @@ class CallLoad {
   }
 }
 
+describe('README', () => {
+  it("shows deploy/nginx.conf exactly, in its nginx section", () => {
+    const readme = readFileSync(path.resolve('README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```nginx\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+    expect(blocks).toEqual([TEMPLATE]);
+  });
+});
+
 if ('missing' in nginx) {
   describe(`nginx in front of two GrpcServers (skipped: ${nginx.missing})`, () => {
     it.skip(`needs nginx: ${nginx.missing}`, () => undefined);
@@ -311,6 +346,22 @@ if ('missing' in nginx) {
       expect(replicas.map((r, i) => r.calls - before[i])).toEqual([20, 20]);
     });
 
+    it('upstream keepalive: 20 sequential calls reuse one connection to each replica', async () => {
+      const before = replicas.map((r) => r.peerLog.length);
+      for (let i = 0; i < 20; i++) await client.unary_unary({ value: String(i), multiplier: 0 });
+      expect(replicas.map((r, i) => new Set(r.peerLog.slice(before[i])).size)).toEqual([1, 1]);
+    });
+
+    it('nginx sends one call per upstream connection: 10 calls in flight at once arrive on 10 connections', async () => {
+      const gate = new HoldGate();
+      for (const replica of replicas) replica.gate = gate;
+      const calls = Array.from({ length: 10 }, () => client.unary_unary({ value: 'hold', multiplier: 0 }));
+      await gate.holding(10);
+      expect(new Set(gate.peers).size).toBe(10);
+      gate.released.resolve();
+      await Promise.all(calls);
+    });
+
     it('calls past nginx\'s keepalive_requests (1000 per client connection, then GOAWAY) all succeed over a new connection', async () => {
       const results = await Promise.allSettled(Array.from({ length: 1100 }, (_, i) => client.unary_unary({ value: String(i), multiplier: 0 })));
       expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
@@ -385,7 +436,7 @@ if ('missing' in nginx) {
       expect(await setup.front.errorLog()).toContain('client intended to send too large');
     });
 
-    it('with a short grpc_read_timeout, a response stream silent for longer is reset by nginx (INTERNAL) and the replica sees the call cancelled', async () => {
+    it('with a short grpc_read_timeout, a response stream silent for longer is reset by nginx (INTERNAL) and the replica sees the call cancelled; a unary call gets HTTP 504 (UNAVAILABLE)', async () => {
       setup = await proxied(binary, withDirective('grpc_read_timeout', '300ms'));
       const first = deferred();
       const error = await failure(lastValueFrom(setup.client.unary_stream({ value: 'then-wait', multiplier: 1 }).pipe(tap(() => first.resolve()))));
@@ -393,6 +444,16 @@ if ('missing' in nginx) {
       expect(error.code).toBe(Status.INTERNAL);
       await Promise.race(setup.replicas.map((r) => r.aborted.promise));
       expect(await setup.front.errorLog()).toContain('upstream timed out');
+      // A unary call waiting longer gets HTTP 504 instead.
+      const unary = await failure(setup.client.unary_unary({ value: 'wait', multiplier: 0 }));
+      expect(unary.code).toBe(Status.UNAVAILABLE);
+      expect(unary.message).toContain('504');
+    });
+
+    it('without keepalive in the upstream block, every call opens a new connection to a replica', async () => {
+      setup = await proxied(binary, withDirective('keepalive', undefined));
+      for (let i = 0; i < 10; i++) await setup.client.unary_unary({ value: String(i), multiplier: 0 });
+      expect(setup.replicas.reduce((sum, r) => sum + r.peers.size, 0)).toBe(10);
     });
 
     it('one header field over large_client_header_buffers closes the whole client connection: an unrelated call in flight on it fails UNAVAILABLE', async () => {
