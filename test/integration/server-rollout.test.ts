@@ -4,9 +4,8 @@
  * draining only then; and `maxConnectionAgeMs` moves a busy client to new connections without
  * a single failed call.
  */
-import 'reflect-metadata';
-import { Controller, Module } from '@nestjs/common';
-import { GrpcClient, type GrpcContext, GrpcImplementing, GrpcMethod, GrpcServer, type GrpcServerOptions, healthStub } from '../../lib/index.js';
+import { GrpcClient, type GrpcContext, GrpcServer, type GrpcServerOptions, healthStub } from '../../lib/index.js';
+import { AppModule } from '../../sample/app.module.js';
 import { type ExampleRequest, exampleStub } from '../helpers/example-service.js';
 import { deferred } from '../helpers/harness.js';
 import { startNestApp } from '../helpers/nest-app.js';
@@ -76,18 +75,7 @@ describe('shutdownDelayMs: NOT_SERVING first, draining later', () => {
     expect(server.health.getStatus('')).toBe('NOT_SERVING');
   });
 
-  it("Nest: app.close() with shutdownDelayMs turns health NOT_SERVING and keeps serving calls until the delay ends", async () => {
-    @Controller()
-    @GrpcImplementing(exampleStub)
-    class ExampleController {
-      @GrpcMethod()
-      unary_unary(request: ExampleRequest) {
-        return { message: request.value, seqno: 0 };
-      }
-    }
-    @Module({ controllers: [ExampleController] })
-    class AppModule {}
-
+  it("Nest (the sample app): app.close() with shutdownDelayMs turns health NOT_SERVING and keeps serving calls until the delay ends", async () => {
     const nest = await startNestApp(AppModule, { transport: { health: true, shutdownDelayMs: 60_000 } });
     const health = new GrpcClient(`127.0.0.1:${nest.port}`, healthStub());
     cleanup.push(() => health.close(), () => nest.ours.close(), () => nest.grpcJs.close());
