@@ -90,6 +90,17 @@ export interface GrpcClientOptions {
   credentials?: ClientCredentials;
   /** Reconnection backoff after failed connection attempts. */
   backoff?: BackoffOptions;
+  /**
+   * How calls are spread over the addresses of the targets (default `pick_first`):
+   * `pick_first` tries the addresses in order and sends every call to the first that connects,
+   * moving on when it fails; `round_robin` connects to all and rotates over the Ready ones,
+   * skipping a failed one until it reconnects (retried with `backoff` in the background).
+   */
+  loadBalancingPolicy?: 'pick_first' | 'round_robin';
+  /** DNS names are resolved again this often, besides whenever a connection is lost or fails (default 300 000 ms). */
+  dnsRefreshIntervalMs?: number;
+  /** The least time between two resolutions of a DNS name; earlier requests wait for it (default 30 000 ms, as gRPC's). */
+  dnsMinIntervalMs?: number;
   /** What calls made while serving a gRPC call inherit from it; false turns propagation off for this client. */
   propagate?: PropagationOptions | false;
   /**

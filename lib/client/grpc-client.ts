@@ -41,12 +41,15 @@ class GrpcClientCore<S extends Stub> {
     this.service = toServiceDescriptor(stub);
     this.propagation = options.propagate ?? {};
     const serviceConfig = options.serviceConfig === undefined ? undefined : parseServiceConfig(options.serviceConfig);
+    const backoff = { initialMs: 1000, multiplier: 1.6, jitter: 0.2, maxMs: 120_000, ...options.backoff };
     this.channel = new Channel(typeof target === 'string' ? [target] : target, {
       credentials: options.credentials,
       connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
       keepaliveTimeMs: options.keepaliveTimeMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
-      backoff: { initialMs: 1000, multiplier: 1.6, jitter: 0.2, maxMs: 120_000, ...options.backoff },
+      backoff,
+      loadBalancingPolicy: options.loadBalancingPolicy ?? 'pick_first',
+      resolution: { refreshIntervalMs: options.dnsRefreshIntervalMs ?? 300_000, minIntervalMs: options.dnsMinIntervalMs ?? 30_000, backoff },
     });
     this.settings = {
       channel: this.channel,
@@ -126,9 +129,10 @@ class GrpcClientCore<S extends Stub> {
  * Unary-response RPCs return a Promise; response-streaming RPCs return a cold Observable that
  * is also async-iterable (subscribing starts a call, unsubscribing cancels it). Request-streaming
  * RPCs take an Observable, AsyncIterable or Iterable. `client.call.<rpc>` gives the call object
- * (headers, trailers, status, cancel). Connections are made lazily, to one target or
- * round-robin over several. RPCs named `call`, `close`, `connect` or `service` are reachable
- * only through `client.call`.
+ * (headers, trailers, status, cancel). Connections are made lazily, to the addresses of one
+ * target or several (pooled), each call's chosen by the `loadBalancingPolicy` (default
+ * `pick_first`). RPCs named `call`, `close`, `connect` or `service` are reachable only through
+ * `client.call`.
  */
 export type GrpcClient<S extends Stub> = GrpcClientCore<S> & RpcMethods<S>;
 

@@ -1,7 +1,8 @@
 /**
- * One connection to one address: connects on demand, reports its state, hands out streams
- * within the server's MAX_CONCURRENT_STREAMS (queueing the rest), keeps the connection alive
- * with PINGs when asked, and backs off after failed attempts.
+ * One connection to one address (an IP and port, or a unix socket): connects on demand,
+ * reports its state, hands out streams within the server's MAX_CONCURRENT_STREAMS (queueing
+ * the rest), keeps the connection alive with PINGs when asked, and backs off after failed
+ * attempts.
  */
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -10,9 +11,10 @@ import { GrpcError } from '../protocol/grpc-error.js';
 import type { HeaderBlock } from '../protocol/headers.js';
 import { Status } from '../protocol/status.js';
 import { MAX_TIMER_DELAY_MS } from '../protocol/timeout.js';
-import type { BackoffOptions, ClientCredentials } from './client-options.js';
 import { Fifo } from '../transport/fifo.js';
-import type { Target } from './target.js';
+import { backoffDelayMs } from './backoff.js';
+import type { BackoffOptions, ClientCredentials } from './client-options.js';
+import { type Address, formatAddress, type Target } from './target.js';
 
 const goawayLastStreamIds = new WeakMap<http2.ClientHttp2Session, number>();
 
@@ -53,13 +55,19 @@ interface SlotWaiter {
 
 /**
  * A connection with gRPC's state machine: Idle → Connecting → Ready; a lost connection goes
- * back to Idle (reconnected by the next call), a failed attempt to TransientFailure for a
- * backoff delay. `onStateChange` runs on every transition.
+ * back to Idle (reconnected by the next call, or by the load-balancing policy), a failed
+ * attempt to TransientFailure for a backoff delay, then Idle. `onStateChange` runs on every
+ * transition with the state left. `:authority` and the TLS server name are the target's
+ * (the DNS name, not the resolved IP).
  */
 export class Subchannel {
   state = ConnectivityState.Idle;
-  /** Why the last connection attempt failed, for error messages. */
+  /** Why the last connection attempt failed, naming the address, for error messages; empty before any failure. */
   lastError = '';
+  /** The address as `host:port` or `unix:path`. */
+  readonly name: string;
+  private lastSessionError = '';
+  private retiring = false;
   private session: http2.ClientHttp2Session | undefined;
   private active = 0;
   private readonly queue = new Fifo<SlotWaiter>();
@@ -70,11 +78,13 @@ export class Subchannel {
   private keepaliveTimeMs: number | undefined;
 
   constructor(
+    readonly address: Address,
     readonly target: Target,
     private readonly settings: ConnectionSettings,
-    private readonly onStateChange: () => void,
+    private readonly onStateChange: (previous: ConnectivityState) => void,
   ) {
     this.keepaliveTimeMs = settings.keepaliveTimeMs;
+    this.name = formatAddress(address);
   }
 
   /** The scheme of `:scheme`: https with TLS. */
@@ -82,46 +92,49 @@ export class Subchannel {
     return this.settings.credentials ? 'https' : 'http';
   }
 
-  /** The authority to send: the TLS name override, or the target's `host:port`. */
+  /** The authority to send: the target's (`host:port` of the name, `localhost` for unix sockets), its host replaced by the TLS name override if any. */
   get authority(): string {
     const override = this.settings.credentials?.serverNameOverride;
-    return override ? `${override}:${this.target.port}` : this.target.authority;
+    if (!override) return this.target.authority;
+    const port = /:(\d+)$/.exec(this.target.authority)?.[1];
+    return port === undefined ? override : `${override}:${port}`;
   }
 
   private setState(state: ConnectivityState): void {
-    if (this.state === state || this.state === ConnectivityState.Shutdown) return;
+    const previous = this.state;
+    if (previous === state || previous === ConnectivityState.Shutdown) return;
     this.state = state;
-    this.onStateChange();
+    this.onStateChange(previous);
   }
 
   /** Starts connecting if Idle. */
   connect(): void {
     if (this.state !== ConnectivityState.Idle) return;
     this.setState(ConnectivityState.Connecting);
-    const { host, port } = this.target;
+    this.lastSessionError = '';
     const credentials = this.settings.credentials;
+    const address = this.address;
     // The socket is made here so it can be destroyed on error: Node's session neither closes nor
     // reports it when a TLS alert errors the socket after the handshake (a TLS 1.3 server
     // refusing the client certificate), and the attempt would hang.
     const socket: net.Socket = credentials
       ? tls.connect({
-          host,
-          port,
+          ...address,
           ca: credentials.ca,
           cert: credentials.cert,
           key: credentials.key,
-          servername: credentials.serverNameOverride ?? (net.isIP(host) === 0 ? host : undefined),
+          servername: credentials.serverNameOverride ?? this.target.serverName,
           ALPNProtocols: ['h2'],
         })
-      : net.connect({ host, port });
+      : net.connect(address);
     socket.once('error', () => socket.destroy());
-    const authority = `${this.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const session = http2.connect(authority, { settings: { enablePush: false }, createConnection: () => socket });
+    const url = `${this.scheme}://${'host' in address ? this.name : 'localhost'}`;
+    const session = http2.connect(url, { settings: { enablePush: false }, createConnection: () => socket });
     this.session = session;
     const timeout = setTimeout(() => session.destroy(new Error('connection attempt timed out')), this.settings.connectTimeoutMs);
     timeout.unref();
     session.on('error', (error: Error) => {
-      this.lastError = error.message;
+      this.lastSessionError = error.message;
     });
     session.once('remoteSettings', () => {
       clearTimeout(timeout);
@@ -155,16 +168,16 @@ export class Subchannel {
     if (this.state === ConnectivityState.Connecting && closed) this.failAttempt();
     else this.setState(ConnectivityState.Idle);
     if (this.state === ConnectivityState.Idle && this.queue.length > 0) this.connect();
+    this.shutdownIfRetired();
   }
 
   private failAttempt(): void {
-    const backoff = this.settings.backoff;
-    const base = Math.min(backoff.initialMs * backoff.multiplier ** this.failures, backoff.maxMs);
-    const delay = base * (1 + backoff.jitter * (Math.random() * 2 - 1));
-    this.failures++;
-    this.setState(ConnectivityState.TransientFailure);
-    const error = new GrpcError(Status.UNAVAILABLE, `Failed to connect to ${this.target.authority}: ${this.lastError || 'connection closed'}`);
+    const delay = backoffDelayMs(this.settings.backoff, this.failures++);
+    const where = 'host' in this.address && this.target.kind === 'dns' ? `${this.name} (${this.target.text.trim()})` : this.name;
+    this.lastError = `Failed to connect to ${where}: ${this.lastSessionError || 'connection closed'}`;
+    const error = new GrpcError(Status.UNAVAILABLE, this.lastError);
     for (const waiter of this.queue.drain()) waiter.reject(error);
+    this.setState(ConnectivityState.TransientFailure);
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
       this.setState(ConnectivityState.Idle);
@@ -215,6 +228,21 @@ export class Subchannel {
   /** Withdraws a queued request (its call was cancelled before a slot was free). */
   withdraw(headers: HeaderBlock): void {
     this.queue.remove((waiter) => waiter.headers === headers);
+    this.shutdownIfRetired();
+  }
+
+  /**
+   * Retires a subchannel whose address is gone from its name's resolution: it gets no new
+   * calls from the channel and shuts down once the calls it carries or queues have ended.
+   */
+  retire(): void {
+    this.retiring = true;
+    this.shutdownIfRetired();
+  }
+
+  private shutdownIfRetired(): void {
+    if (!this.retiring || this.queue.length > 0) return;
+    if (this.state !== ConnectivityState.Ready || this.active === 0) this.shutdown();
   }
 
   private drainQueue(): void {
@@ -237,6 +265,7 @@ export class Subchannel {
         this.drainQueue();
         // An idle connection does not keep the process alive; one with calls in flight does.
         if (this.active === 0) session.unref();
+        this.shutdownIfRetired();
       });
       waiter.resolve(stream);
     }

@@ -1,5 +1,5 @@
 /**
- * Connection management: lazy connection, `connect()`, round-robin over several targets, a
+ * Connection management: lazy connection, `connect()`, round_robin over several targets, a
  * server killed mid-stream (UNAVAILABLE) and restarted on the same port (used by the next call
  * without a new client), GOAWAY (in-flight calls finish, new calls go elsewhere or fail
  * UNAVAILABLE, refused streams are retried), the server's MAX_CONCURRENT_STREAMS respected by
@@ -154,8 +154,8 @@ describe('several targets', () => {
     for (const server of servers) server.forceShutdown();
   });
 
-  it('calls are spread round-robin over the targets', async () => {
-    const client = new GrpcClient([`127.0.0.1:${ports[0]}`, `127.0.0.1:${ports[1]}`], exampleStub);
+  it('round_robin: calls are spread evenly over the targets', async () => {
+    const client = new GrpcClient([`127.0.0.1:${ports[0]}`, `127.0.0.1:${ports[1]}`], exampleStub, { loadBalancingPolicy: 'round_robin' });
     try {
       await client.connect();
       // connect() resolves once one target is Ready; a few calls bring up the other too.
@@ -191,7 +191,7 @@ describe('several targets', () => {
         void release.promise.then(() => callback(null, { message: 'held on extra', seqno: 9 }));
       },
     });
-    const client = new GrpcClient([`127.0.0.1:${extra.port}`, `127.0.0.1:${ports[0]}`], exampleStub);
+    const client = new GrpcClient([`127.0.0.1:${extra.port}`, `127.0.0.1:${ports[0]}`], exampleStub, { loadBalancingPolicy: 'round_robin' });
     try {
       // Bring up both connections, then hold a call on the extra server.
       const seen = new Set<number>();
