@@ -50,6 +50,16 @@ export function fillTemplate(template: string, values: Readonly<Record<string, s
   return filled;
 }
 
+/** The template with one directive's value replaced, or its line removed (`undefined`); the directive must occur exactly once. */
+export function withDirective(directive: string, value: string | undefined): (template: string) => string {
+  return (template) => {
+    const pattern = new RegExp(`^( *)${directive} [^;]*;\\n`, 'gm');
+    const count = template.match(pattern)?.length ?? 0;
+    if (count !== 1) throw new Error(`the template has ${count} ${directive} lines, expected 1`);
+    return template.replace(pattern, (_line, indent: string) => (value === undefined ? '' : `${indent}${directive} ${value};\n`));
+  };
+}
+
 /** A TCP port that was free a moment ago on 127.0.0.1 (bound to port 0, then released). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
