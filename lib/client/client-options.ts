@@ -106,7 +106,8 @@ export interface GrpcClientOptions {
   /**
    * A gRPC service config, as an object or a JSON string (the format of grpc/grpc's
    * `doc/service_config.md`): per-method `timeout`, `waitForReady`, message size limits and
-   * `retryPolicy`, client-wide `retryThrottling` and the load-balancing policy. Validated when
+   * `retryPolicy`, client-wide `retryThrottling` and the load-balancing policy (used when the
+   * `loadBalancingPolicy` option is not set). Validated when
    * the client is made: an invalid one throws a TypeError naming the field. `hedgingPolicy` is
    * not supported and refused. Default: none (no retries beyond transparent ones).
    */

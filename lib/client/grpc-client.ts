@@ -48,7 +48,7 @@ class GrpcClientCore<S extends Stub> {
       keepaliveTimeMs: options.keepaliveTimeMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
       backoff,
-      loadBalancingPolicy: options.loadBalancingPolicy ?? 'pick_first',
+      loadBalancingPolicy: options.loadBalancingPolicy ?? serviceConfig?.loadBalancingPolicy ?? 'pick_first',
       resolution: { refreshIntervalMs: options.dnsRefreshIntervalMs ?? 300_000, minIntervalMs: options.dnsMinIntervalMs ?? 30_000, backoff },
     });
     this.settings = {

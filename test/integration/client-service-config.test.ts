@@ -152,3 +152,30 @@ describe('an invalid service config', () => {
     );
   });
 });
+
+describe('the load-balancing policy', () => {
+  it("is the config's when the loadBalancingPolicy option is not set, and the option's when it is", async () => {
+    const servers = [new GrpcServer(), new GrpcServer()];
+    const ports: number[] = [];
+    for (const [index, server] of servers.entries()) {
+      server.addService(exampleStub, { ...exampleImplementation, unary_unary: () => ({ message: 'which', seqno: index }) });
+      ports.push(await server.listen('127.0.0.1:0'));
+    }
+    const targets = ports.map((port) => `127.0.0.1:${port}`);
+    const serviceConfig = JSON.stringify({ loadBalancingConfig: [{ grpclb: {} }, { round_robin: {} }] });
+    const spread = new GrpcClient(targets, typedExampleStub, { serviceConfig });
+    const pinned = new GrpcClient(targets, typedExampleStub, { serviceConfig, loadBalancingPolicy: 'pick_first' });
+    try {
+      const reached = new Set<number>();
+      for (let i = 0; i < 200 && reached.size < 2; i++) reached.add((await spread.unary_unary(R('a'))).seqno);
+      expect(reached).toEqual(new Set([0, 1]));
+      const pinnedTo = new Set<number>();
+      for (let i = 0; i < 20; i++) pinnedTo.add((await pinned.unary_unary(R('a'))).seqno);
+      expect(pinnedTo).toEqual(new Set([0]));
+    } finally {
+      spread.close();
+      pinned.close();
+      for (const server of servers) server.forceShutdown();
+    }
+  });
+});
