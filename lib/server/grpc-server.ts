@@ -3,7 +3,6 @@
  * implementation objects, calls are routed by path, and shutdown drains in-flight calls.
  */
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { type Encoding, parseAcceptEncoding, parseEncodingHeader } from '../protocol/compression.js';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_SIZE } from '../protocol/envelope.js';
@@ -15,7 +14,7 @@ import { type MethodDescriptor, type Stub, toServiceDescriptor } from '../protoc
 import { clampTimerDelay, parseTimeout } from '../protocol/timeout.js';
 import { ErrorMapper, type ErrorHandler } from './error-mapping.js';
 import { type CallHandler, type CallSettings, ServerCall } from './server-call.js';
-import { parseListenAddress, peerAddress } from './addresses.js';
+import { parseListenTarget, peerAddress } from './addresses.js';
 import { implementationFor } from './implementation.js';
 import { type ConnectionLimits, type ConnectionOptions, connectionLimits, http2Limits, ServerConnection } from './server-connection.js';
 import { HealthService } from '../health/health-service.js';
@@ -160,23 +159,28 @@ export class GrpcServer {
     this.errors.register(errorClass, handler);
   }
 
-  /** Binds `host:port` (port 0 picks a free one; `[::1]:0` for IPv6) and resolves with the bound port. Only one address per server. */
+  /**
+   * Binds `host:port` (port 0 picks a free one; `[::1]:0` for IPv6), or a unix socket
+   * (`unix:path`, `unix:///absolute/path`, `unix-abstract:name`), and resolves with the bound
+   * port (0 for a unix socket). Only one address per server.
+   */
   async listen(address: string): Promise<number> {
     if (this.state !== ServerState.Idle) throw new Error('GrpcServer.listen may be called once, before shutdown');
-    const { host, port } = parseListenAddress(address);
+    const bind = parseListenTarget(address);
     const server = this.createHttp2Server();
     this.http2Server = server;
     this.state = ServerState.Listening;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen(bind, () => {
         server.off('error', reject);
         resolve();
       });
     });
     server.on('error', () => undefined);
     this.health.registerServices(['', ...this.services]);
-    return (server.address() as AddressInfo).port;
+    const bound = server.address();
+    return typeof bound === 'object' && bound !== null ? bound.port : 0;
   }
 
   /** The bound port, once listening. */
