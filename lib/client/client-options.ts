@@ -84,7 +84,7 @@ export interface GrpcClientOptions {
   connectTimeoutMs?: number;
   /** The `user-agent` header (default `nestjs-grpc-transport/<version>`). */
   userAgent?: string;
-  /** Run, in order, around every call. */
+  /** Run, in order, around every call: once per call, around all of its attempts when it is retried. */
   interceptors?: Interceptor[];
   /** TLS; plaintext HTTP/2 (h2c) without it. */
   credentials?: ClientCredentials;

@@ -39,9 +39,13 @@ export interface MethodConfigJson {
  * (`round_robin` or `pick_first`) is chosen; `loadBalancingPolicy` is the older form of the same.
  */
 export interface ServiceConfig {
+  /** Load-balancing policies in order of preference, `[{ round_robin: {} }]`; the first supported one is used. */
   loadBalancingConfig?: Array<Record<string, object>>;
+  /** The older form: `'round_robin'` or `'pick_first'` (any case); `loadBalancingConfig` wins when both are set. */
   loadBalancingPolicy?: string;
+  /** Per-method settings; a call takes the entry naming its method, else its service, else the default (`name: [{}]`). */
   methodConfig?: MethodConfigJson[];
+  /** Throttling of retries for the whole client. */
   retryThrottling?: RetryThrottlingConfig;
 }
 
