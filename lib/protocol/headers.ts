@@ -77,15 +77,34 @@ function addMetadata(block: HeaderBlock, metadata: Metadata | undefined): Header
   return block;
 }
 
-/** A server's response headers: status 200, content type, the encodings it accepts, the response encoding (unless identity) and initial metadata. */
-export function responseHeaders(encoding: Encoding, metadata?: Metadata): HeaderBlock {
+function freshResponseHeaders(encoding: Encoding): HeaderBlock {
   const block: HeaderBlock = {
     ':status': 200,
     'content-type': GRPC_CONTENT_TYPE,
     'grpc-accept-encoding': ACCEPT_ENCODING_HEADER,
   };
   if (encoding !== 'identity') block['grpc-encoding'] = encoding;
-  return addMetadata(block, metadata);
+  return block;
+}
+
+/** The response headers without metadata, one frozen block per encoding, made on first use. */
+const plainResponseHeaders = new Map<Encoding, Readonly<HeaderBlock>>();
+
+/**
+ * A server's response headers: status 200, content type, the encodings it accepts, the response
+ * encoding (unless identity) and initial metadata. Without metadata the block is a shared frozen
+ * object (node:http2 copies what it is given): copy it before changing it.
+ */
+export function responseHeaders(encoding: Encoding, metadata?: Metadata): Readonly<HeaderBlock> {
+  if (metadata === undefined || metadata.size === 0) {
+    let block = plainResponseHeaders.get(encoding);
+    if (block === undefined) {
+      block = Object.freeze(freshResponseHeaders(encoding));
+      plainResponseHeaders.set(encoding, block);
+    }
+    return block;
+  }
+  return addMetadata(freshResponseHeaders(encoding), metadata);
 }
 
 /** The status a call ends with, as it travels in trailers. */
@@ -111,9 +130,21 @@ export function trailers(status: CallStatus): HeaderBlock {
   return addMetadata(block, status.metadata);
 }
 
+/** The trailers of an OK status without message, details or metadata: the usual ones. */
+const PLAIN_OK_TRAILERS: Readonly<HeaderBlock> = Object.freeze({ 'grpc-status': String(Status.OK) });
+
+/**
+ * `trailers(status)` to hand to node:http2 (which copies it): a plain OK status (no message,
+ * details or metadata), the usual one, gets one shared frozen block instead of a new one.
+ */
+export function sendableTrailers(status: CallStatus): Readonly<HeaderBlock> {
+  if (status.code === Status.OK && status.message === '' && status.details.length === 0 && status.metadata.size === 0) return PLAIN_OK_TRAILERS;
+  return trailers(status);
+}
+
 /** A trailers-only response (one header block ending the stream): status 200, content type, accepted encodings and the trailers. */
 export function trailersOnly(status: CallStatus, initialMetadata?: Metadata): HeaderBlock {
-  const block = addMetadata(responseHeaders('identity'), initialMetadata);
+  const block = addMetadata(freshResponseHeaders('identity'), initialMetadata);
   return Object.assign(block, trailers(status));
 }
 

@@ -8,9 +8,9 @@ import type { GrpcContext } from './grpc-context.js';
 
 const storage = new AsyncLocalStorage<GrpcContext>();
 
-/** Runs `fn` with `context` as the current call; everything it starts, synchronously or not, sees it. */
-export function runInCallScope<T>(context: GrpcContext, fn: () => T): T {
-  return storage.run(context, fn);
+/** Runs `fn(...args)` with `context` as the current call; everything it starts, synchronously or not, sees it. */
+export function runInCallScope<A extends unknown[], T>(context: GrpcContext, fn: (...args: A) => T, ...args: A): T {
+  return storage.run(context, fn, ...args);
 }
 
 /** The context of the gRPC call being served in the current asynchronous scope, or undefined outside one. */

@@ -20,13 +20,25 @@ export interface CallControl {
 
 /** What the server knows of a call when it builds the context. */
 export interface ContextInit {
-  metadata: Metadata;
+  /** The request's raw header list (name, value, name, value…); the metadata is read from it when first asked for. */
+  rawHeaders: readonly string[];
   path: string;
   peer: string;
-  deadline: Date | undefined;
+  /** The deadline as `Date.now()` milliseconds, if the client set one. */
+  deadlineAt: number | undefined;
   cancellation: CallCancellation;
   peerCertificate: PeerCertificate | undefined;
   control: CallControl;
+}
+
+const TRAILING = Symbol('trailingMetadata');
+
+/**
+ * The trailing metadata of a call as the server sends it: undefined while the handler has neither
+ * read nor replaced `trailingMetadata` (no Metadata is made for the many calls that send none).
+ */
+export function trailingMetadataOf(context: GrpcContext): Metadata | undefined {
+  return context[TRAILING];
 }
 
 /**
@@ -36,35 +48,58 @@ export interface ContextInit {
  * a thrown error overrides them.
  */
 export class GrpcContext {
-  /** The request metadata, exactly as sent (repeated keys kept, `-bin` values as Buffers). */
-  readonly metadata: Metadata;
   /** The method path, `/package.Service/Method`. */
   readonly path: string;
   /** The client's address, `host:port` (IPv6 in brackets). */
   readonly peer: string;
-  /** When the client's deadline passes, or undefined when it set none. */
-  readonly deadline: Date | undefined;
   /** The client's TLS certificate, when it presented one that chains to the server's `ca` (an unverified certificate is never shown). */
   readonly peerCertificate: PeerCertificate | undefined;
 
-  /** The metadata sent in the trailers; add to it or replace it with `setTrailingMetadata`. */
-  trailingMetadata = new Metadata();
   /** The status code a normal return ends with; see `setCode`. */
   code: Status | undefined;
   /** The status message a normal return ends with; see `setMessage`. */
   statusMessage = '';
 
+  /** @internal Made on first use. */
+  [TRAILING]: Metadata | undefined;
+  private readonly rawHeaders: readonly string[];
+  private receivedMetadata: Metadata | undefined;
+  private readonly deadlineAt: number | undefined;
+  private deadlineDate: Date | undefined;
   private readonly control: CallControl;
   private readonly cancellation: CallCancellation;
 
   constructor(init: ContextInit) {
-    this.metadata = init.metadata;
+    this.rawHeaders = init.rawHeaders;
     this.path = init.path;
     this.peer = init.peer;
-    this.deadline = init.deadline;
+    this.deadlineAt = init.deadlineAt;
     this.cancellation = init.cancellation;
     this.peerCertificate = init.peerCertificate;
     this.control = init.control;
+    this[TRAILING] = undefined;
+    this.receivedMetadata = undefined;
+    this.deadlineDate = undefined;
+  }
+
+  /** The request metadata, exactly as sent (repeated keys kept, `-bin` values as Buffers). */
+  get metadata(): Metadata {
+    return (this.receivedMetadata ??= Metadata.fromRawHeaders(this.rawHeaders));
+  }
+
+  /** When the client's deadline passes, or undefined when it set none. */
+  get deadline(): Date | undefined {
+    if (this.deadlineAt === undefined) return undefined;
+    return (this.deadlineDate ??= new Date(this.deadlineAt));
+  }
+
+  /** The metadata sent in the trailers; add to it or replace it (assign, or `setTrailingMetadata`). */
+  get trailingMetadata(): Metadata {
+    return (this[TRAILING] ??= new Metadata());
+  }
+
+  set trailingMetadata(metadata: Metadata) {
+    this[TRAILING] = metadata;
   }
 
   /** Aborted when the call ends abnormally: cancelled by the client, past its deadline, or cut by shutdown. */
@@ -79,7 +114,7 @@ export class GrpcContext {
 
   /** Milliseconds left before the deadline (Infinity without one; 0 once past). */
   get timeRemaining(): number {
-    return this.deadline === undefined ? Infinity : Math.max(0, this.deadline.getTime() - Date.now());
+    return this.deadlineAt === undefined ? Infinity : Math.max(0, this.deadlineAt - Date.now());
   }
 
   /** The encodings the client accepts for responses (`grpc-accept-encoding`, identity always included). */
@@ -95,7 +130,7 @@ export class GrpcContext {
 
   /** Replaces the trailing metadata. */
   setTrailingMetadata(metadata: Metadata): void {
-    this.trailingMetadata = metadata;
+    this[TRAILING] = metadata;
   }
 
   /** Sets the status a normal return ends with (as nameko-grpc's `context.set_code`). */

@@ -3,18 +3,19 @@
  * implementation objects, calls are routed by path, and shutdown drains in-flight calls.
  */
 import http2 from 'node:http2';
-import type { TLSSocket } from 'node:tls';
-import { type Encoding, parseAcceptEncoding, parseEncodingHeader } from '../protocol/compression.js';
+import { type Encoding, parseEncodingHeader } from '../protocol/compression.js';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_SIZE } from '../protocol/envelope.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { checkRequestHeaders, httpErrorHeaders, type ReceivedHeaders, trailersOnly } from '../protocol/headers.js';
-import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import { type MethodDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { clampTimerDelay, parseTimeout } from '../protocol/timeout.js';
 import { ErrorMapper, type ErrorHandler } from './error-mapping.js';
 import { type CallHandler, type CallSettings, ServerCall } from './server-call.js';
-import { parseListenTarget, peerAddress } from './addresses.js';
+import { parseListenTarget } from './addresses.js';
+import { acceptedEncodings } from './accepted-encodings.js';
+import { ExpiryQueue } from './expiry-queue.js';
+import { peerIdentity } from './peer-identity.js';
 import { implementationFor } from './implementation.js';
 import { type ConnectionLimits, type ConnectionOptions, connectionLimits, http2Limits, ServerConnection } from './server-connection.js';
 import { HealthService } from '../health/health-service.js';
@@ -70,6 +71,9 @@ export interface ShutdownOptions {
   graceMs?: number;
 }
 
+/** The 'error' listener of every stream and session: their errors end them, and the calls on them, without further ado. */
+function ignore(): void {}
+
 /** A method's registration: its descriptor and the function that serves it. */
 interface Route {
   method: MethodDescriptor;
@@ -115,7 +119,7 @@ export class GrpcServer {
       maxSendMessageSize: options.maxSendMessageSize ?? -1,
       defaultCompression: options.compression ?? 'identity',
       maxBufferedResponseBytes: options.maxBufferedResponseBytes ?? 16 * 1024 * 1024,
-      requestMessageTimeoutMs: options.requestMessageTimeoutMs ?? 60_000,
+      requestTimeouts: new ExpiryQueue(options.requestMessageTimeoutMs ?? 60_000),
       errors: this.errors,
     };
     this.limits = connectionLimits(options);
@@ -219,9 +223,10 @@ export class GrpcServer {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: ReceivedHeaders, rawHeaders: string[]): void {
-    stream.on('error', () => undefined);
-    const connection = stream.session === undefined ? undefined : this.connections.get(stream.session);
-    if (connection === undefined) return void stream.destroy();
+    stream.on('error', ignore);
+    const session = stream.session;
+    const connection = session === undefined ? undefined : this.connections.get(session);
+    if (session === undefined || connection === undefined) return void stream.destroy();
     if (!connection.admit(stream)) return;
     const verdict = checkRequestHeaders(headers);
     if (verdict.kind === 'http-error') {
@@ -254,27 +259,22 @@ export class GrpcServer {
     } catch (error) {
       return this.refuseWith(stream, error as GrpcError);
     }
-    const socket = stream.session?.socket;
-    // session.socket is a Proxy over the session that forwards property reads to the socket, so
-    // `in` does not see the socket's methods: test the property itself. Only a certificate that
-    // chained to the configured CA is an identity; an unverified one is not shown.
-    const tlsSocket = typeof (socket as Partial<TLSSocket> | undefined)?.getPeerCertificate === 'function' ? (socket as TLSSocket) : undefined;
-    const certificate = tlsSocket?.authorized === true ? tlsSocket.getPeerCertificate() : undefined;
+    const { peer, certificate } = peerIdentity(session);
     const call = new ServerCall(
       {
         stream,
         method: route.method,
         handler: route.handler,
-        metadata: Metadata.fromRawHeaders(rawHeaders),
+        rawHeaders,
         requestEncoding,
-        acceptedEncodings: parseAcceptEncoding(headers['grpc-accept-encoding'] as string | undefined),
+        acceptedEncodings: acceptedEncodings(headers['grpc-accept-encoding'] as string | undefined),
         deadlineAt,
-        peer: peerAddress(socket?.remoteAddress, socket?.remotePort),
-        peerCertificate: certificate !== undefined && Object.keys(certificate).length > 0 ? certificate : undefined,
-        onResponse: () => connection.noteResponse(),
+        peer,
+        peerCertificate: certificate,
+        connection,
       },
       this.settings,
-      (done) => this.onCallClosed(done),
+      this.onCallClosed,
     );
     this.calls.add(call);
     call.start();
@@ -291,9 +291,9 @@ export class GrpcServer {
     if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
-  private onCallClosed(call: ServerCall): void {
+  private readonly onCallClosed = (call: ServerCall): void => {
     this.calls.delete(call);
-  }
+  };
 
   /**
    * Turns every health status NOT_SERVING at once and goes on serving for `delayMs`; then stops

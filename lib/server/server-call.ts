@@ -4,25 +4,27 @@
  * cancellation and shutdown.
  */
 import http2 from 'node:http2';
-import { isObservable } from 'rxjs';
 import type { PeerCertificate } from 'node:tls';
 import type { Encoding } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
-import { type CallStatus, responseHeaders, trailers, trailersOnly } from '../protocol/headers.js';
+import { type CallStatus, responseHeaders, sendableTrailers, trailers, trailersOnly } from '../protocol/headers.js';
 import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
-import { clampTimerDelay } from '../protocol/timeout.js';
 import { CallCancellation } from '../transport/call-cancellation.js';
 import { DeadlineTimer } from '../transport/deadline.js';
+import { isMarkedUncompressed } from '../transport/message-flags.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
-import { MessageWriter } from '../transport/message-writer.js';
+import { endWithMessage, MessageWriter, serializeMessage } from '../transport/message-writer.js';
+import { streamValues, type ValueSink } from '../transport/value-pump.js';
 import { runInCallScope } from './call-scope.js';
 import { type ErrorMapper, UNEXPECTED_ERROR_MESSAGE } from './error-mapping.js';
-import { type CallControl, GrpcContext } from './grpc-context.js';
-import { streamValues, type ValueSink } from '../transport/value-pump.js';
-import { singleValue } from './handler-result.js';
+import type { ExpiryQueue } from './expiry-queue.js';
+import { type CallControl, GrpcContext, trailingMetadataOf } from './grpc-context.js';
+import { deliverSingle } from './handler-result.js';
+import { deferToNextTurn } from './next-turn.js';
+import { onAdmittedStreamClose } from './server-connection.js';
 
 /** A handler as the server calls it: the request (or the request stream) and the context. */
 export type CallHandler = (request: any, context: GrpcContext) => unknown;
@@ -35,25 +37,27 @@ export interface CallSettings {
   defaultCompression: Encoding;
   /** Bytes an Observable-producing handler may get ahead of the peer before the call fails RESOURCE_EXHAUSTED. */
   maxBufferedResponseBytes: number;
-  /** How long a unary-request call waits for its request message and half-close before failing DEADLINE_EXCEEDED. */
-  requestMessageTimeoutMs: number;
+  /** Where unary-request calls wait for their request message and half-close (`requestMessageTimeoutMs`), failing DEADLINE_EXCEEDED when it runs out. */
+  requestTimeouts: ExpiryQueue<ServerCall>;
   errors: ErrorMapper;
 }
 
 /** What the server learned from the request headers. */
 export interface CallInit {
+  /** A stream its ServerConnection admitted. */
   stream: http2.ServerHttp2Stream;
   method: MethodDescriptor;
   handler: CallHandler;
-  metadata: Metadata;
+  /** The request's raw header list, from which the metadata is read when first asked for. */
+  rawHeaders: readonly string[];
   requestEncoding: Encoding;
   acceptedEncodings: ReadonlySet<string>;
   /** The deadline as `Date.now()` milliseconds, if the client set one. */
   deadlineAt: number | undefined;
   peer: string;
   peerCertificate: PeerCertificate | undefined;
-  /** Called whenever the call sends response headers, a message or its status. */
-  onResponse?: () => void;
+  /** Told whenever the call sends response headers, a message or its status. */
+  connection: { noteResponse(): void };
 }
 
 /** Where the response side of a call stands. */
@@ -68,16 +72,24 @@ enum ResponseState {
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
-/** Whether a handler's result is a message itself, not a Promise or an Observable of one. */
-function isPlainValue(result: unknown): boolean {
-  return typeof (result as PromiseLike<unknown> | null)?.then !== 'function' && !isObservable(result);
+/** Response headers go with a trailer block to follow; no `date` header (gRPC has no use for it). */
+const RESPOND_OPTIONS: http2.ServerStreamResponseOptions = Object.freeze({ waitForTrailers: true, sendDate: false });
+const TRAILERS_ONLY_OPTIONS: http2.ServerStreamResponseOptions = Object.freeze({ endStream: true, sendDate: false });
+
+const NO_DETAILS: readonly never[] = Object.freeze([]);
+/** The trailing metadata of a call whose handler set none; never handed to user code. */
+const NO_METADATA = new Metadata();
+
+/** Calls the handler; run inside the call's scope, so that what it starts and how its result is consumed see the call. */
+function invoke(call: ServerCall, request: unknown): void {
+  call.invokeHandler(request);
 }
 
 /**
  * Runs one call from request headers to status. `onClose` is called once when the call is over,
- * whatever the outcome.
+ * whatever the outcome. For a unary request it is the request's MessageSink.
  */
-export class ServerCall implements CallControl {
+export class ServerCall implements CallControl, MessageSink<unknown> {
   private state = ResponseState.Pending;
   private readonly abort = new CallCancellation();
   private readonly context: GrpcContext;
@@ -86,7 +98,13 @@ export class ServerCall implements CallControl {
   private compressMessages = true;
   private writer: MessageWriter<unknown> | undefined;
   private readonly stream: http2.ServerHttp2Stream;
+  private reader: MessageReader<unknown> | undefined;
   private onData: ((chunk: Buffer) => void) | undefined;
+  /** How many request messages a unary-request call received, and the first one. */
+  private requestCount = 0;
+  private request: unknown = undefined;
+  /** The trailers to send once node:http2 asks for them. */
+  private pendingTrailers: Readonly<http2.OutgoingHttpHeaders> | undefined;
 
   constructor(
     private readonly init: CallInit,
@@ -96,18 +114,15 @@ export class ServerCall implements CallControl {
     this.stream = init.stream;
     this.responseEncoding = this.acceptable(settings.defaultCompression);
     this.context = new GrpcContext({
-      metadata: init.metadata,
+      rawHeaders: init.rawHeaders,
       path: init.method.path,
       peer: init.peer,
-      deadline: init.deadlineAt === undefined ? undefined : new Date(init.deadlineAt),
+      deadlineAt: init.deadlineAt,
       cancellation: this.abort,
       peerCertificate: init.peerCertificate,
       control: this,
     });
-    this.stream.on('error', () => undefined);
-    // 'aborted' (a reset by the peer) comes before 'close'; between them the stream takes no more frames.
-    this.stream.on('aborted', () => this.onStreamClose());
-    this.stream.on('close', () => this.onStreamClose());
+    onAdmittedStreamClose(this.stream, this);
     this.deadline =
       init.deadlineAt === undefined
         ? undefined
@@ -124,10 +139,18 @@ export class ServerCall implements CallControl {
     return this.state !== ResponseState.Pending;
   }
 
-  /** Starts reading the request and runs the handler. */
+  /**
+   * Starts the call: a request stream is handed to the handler at once; a single request is read
+   * first (it must arrive whole within `requestMessageTimeoutMs`).
+   */
   start(): void {
     if (this.state === ResponseState.Closed) return;
-    void runInCallScope(this.context, () => this.run());
+    if (this.init.method.requestStream) {
+      runInCallScope(this.context, invoke, this, this.requestStream().stream);
+      return;
+    }
+    this.settings.requestTimeouts.add(this);
+    this.readRequests(this);
   }
 
   /** Ends the call from outside (shutdown): the handler's signal aborts and the stream is reset. */
@@ -150,12 +173,67 @@ export class ServerCall implements CallControl {
     this.compressMessages = enabled;
   }
 
+  /** MessageSink of a unary request: anything but exactly one message is UNIMPLEMENTED. */
+  message(value: unknown): void {
+    if (++this.requestCount === 1) this.request = value;
+    else if (this.requestCount === 2) this.fail(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received more than one'));
+  }
+
+  /** MessageSink of a unary request: its end, after which the handler runs. */
+  end(): void {
+    if (this.requestCount === 0) this.fail(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received none'));
+    else if (this.requestCount === 1 && this.state !== ResponseState.Closed) {
+      this.settings.requestTimeouts.delete(this);
+      runInCallScope(this.context, invoke, this, this.request);
+    }
+  }
+
+  /** MessageSink of a unary request: a request that could not be read. */
+  error(error: GrpcError): void {
+    this.fail(error);
+  }
+
+  /** The unary request did not arrive within `requestMessageTimeoutMs` (told by the server's ExpiryQueue). */
+  expire(): void {
+    this.fail(new GrpcError(Status.DEADLINE_EXCEEDED, `The request did not arrive within ${this.settings.requestTimeouts.delayMs} ms`));
+  }
+
+  /** The end of the request messages, a turn after node:http2 reported it (see readRequests). */
+  runDeferred(): void {
+    if (this.stream.closed) this.streamClosed();
+    else this.reader?.end();
+  }
+
+  /** Calls the handler with the request (or the request stream) and sends what it returns; runs in the call's scope. */
+  invokeHandler(request: unknown): void {
+    let result: unknown;
+    try {
+      result = this.init.handler(request, this.context);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (this.init.method.responseStream) {
+      streamValues(result as never, this.valueSink(), this.abort).then(
+        () => this.complete(),
+        (error: unknown) => this.fail(error),
+      );
+    } else {
+      deliverSingle(
+        result,
+        this.abort,
+        (value) => this.respond(value),
+        (error) => this.fail(error),
+      );
+    }
+  }
+
   private acceptable(encoding: Encoding): Encoding {
     return this.init.acceptedEncodings.has(encoding) ? encoding : 'identity';
   }
 
-  private readRequests<T>(sink: MessageSink<T>): void {
-    const reader = new MessageReader<T>(
+  private readRequests(sink: MessageSink<unknown>): void {
+    const reader = new MessageReader<unknown>(
       {
         encoding: this.init.requestEncoding,
         maxMessageSize: this.settings.maxReceiveMessageSize,
@@ -164,46 +242,13 @@ export class ServerCall implements CallControl {
       },
       sink,
     );
+    this.reader = reader;
     this.onData = (chunk: Buffer) => reader.push(chunk);
     this.stream.on('data', this.onData);
     // Node also ends the readable side of a stream the client reset (RST_STREAM), and reports the
     // reset itself only afterwards, in the same turn of the event loop. Looking a turn later keeps
     // a cancellation from passing for the client's half-close (the end of the request messages).
-    this.stream.on('end', () =>
-      setImmediate(() => {
-        if (this.stream.closed) this.onStreamClose();
-        else reader.end();
-      }),
-    );
-  }
-
-  /**
-   * The one request of a unary-request method; anything but exactly one message is UNIMPLEMENTED.
-   * A request that does not arrive whole within `requestMessageTimeoutMs` fails DEADLINE_EXCEEDED.
-   */
-  private unaryRequest(): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const request = new Promise((resolve, reject) => {
-      const limit = this.settings.requestMessageTimeoutMs;
-      if (Number.isFinite(limit)) {
-        timer = setTimeout(() => reject(new GrpcError(Status.DEADLINE_EXCEEDED, `The request did not arrive within ${limit} ms`)), clampTimerDelay(limit));
-        timer.unref();
-      }
-      this.abort.addEventListener('abort', () => reject(this.abort.reason), { once: true });
-      let request: { value: unknown } | undefined;
-      this.readRequests({
-        message: (value) => {
-          if (request !== undefined) reject(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received more than one'));
-          else request = { value };
-        },
-        end: () => {
-          if (request === undefined) reject(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received none'));
-          else resolve(request.value);
-        },
-        error: (error) => reject(error),
-      });
-    });
-    return request.finally(() => clearTimeout(timer));
+    this.stream.on('end', () => deferToNextTurn(this));
   }
 
   private requestStream(): MessageSource<unknown> {
@@ -213,6 +258,8 @@ export class ServerCall implements CallControl {
       release: () => undefined,
     });
     this.abort.addEventListener('abort', () => source.abort(this.abort.reason), { once: true });
+    // A paused stream the client reset closes only once its unread data is consumed: notice the reset at once.
+    this.stream.on('aborted', () => this.streamClosed());
     this.readRequests({
       message: (value) => source.push(value),
       end: () => source.end(),
@@ -224,36 +271,51 @@ export class ServerCall implements CallControl {
     return source;
   }
 
-  private async run(): Promise<void> {
-    const { method, handler } = this.init;
+  /** Sends the single response and the status the context holds. */
+  private respond(value: unknown): void {
+    if (this.state === ResponseState.Closed) return;
+    const message = value ?? {};
     try {
-      let result: unknown;
-      if (method.requestStream) {
-        result = handler(this.requestStream().stream, this.context);
-      } else {
-        const request = await this.unaryRequest();
-        if (this.state === ResponseState.Closed) return;
-        result = handler(request, this.context);
+      if (this.responseEncoding !== 'identity' && this.compressMessages && !isMarkedUncompressed(message)) {
+        this.writeMessage(message);
+        this.complete();
+        return;
       }
-      if (method.responseStream) {
-        await streamValues(result as never, this.valueSink(), this.abort);
-      } else if (isPlainValue(result)) {
-        // The common unary case: a value returned synchronously is written at once.
-        this.writeMessage(result ?? {});
-      } else {
-        const value = await singleValue(result, this.abort);
-        this.writeMessage(value ?? {});
-      }
-      if (this.writer?.hasPending) await this.writer.flushed();
-      this.finish({
-        code: this.context.code ?? Status.OK,
-        message: this.context.statusMessage,
-        details: [],
-        metadata: this.context.trailingMetadata,
-      });
+      const bytes = serializeMessage(message, this.init.method.serializeResponse, this.settings.maxSendMessageSize, 'response');
+      this.sendHeaders(undefined);
+      this.finish(this.contextStatus(), bytes);
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** Ends a call whose messages were all written with the status the context holds, once compression is done. */
+  private complete(): void {
+    if (this.writer?.hasPending) {
+      this.writer.flushed().then(
+        () => this.finishWithContextStatus(),
+        (error: unknown) => this.fail(error),
+      );
+    } else {
+      this.finishWithContextStatus();
+    }
+  }
+
+  private finishWithContextStatus(): void {
+    try {
+      this.finish(this.contextStatus());
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private contextStatus(): CallStatus {
+    return {
+      code: this.context.code ?? Status.OK,
+      message: this.context.statusMessage,
+      details: NO_DETAILS,
+      metadata: trailingMetadataOf(this.context) ?? NO_METADATA,
+    };
   }
 
   /** Writes one response message, sending the headers first; the writer is made then, with the encoding chosen by that time. */
@@ -267,7 +329,7 @@ export class ServerCall implements CallControl {
       kind: 'response',
     });
     this.writer.write(value, this.compressMessages);
-    this.init.onResponse?.();
+    this.init.connection.noteResponse();
   }
 
   private valueSink(): ValueSink<unknown> {
@@ -293,8 +355,8 @@ export class ServerCall implements CallControl {
   private sendHeaders(metadata: Metadata | undefined): void {
     if (this.state !== ResponseState.Pending || this.stream.destroyed || this.stream.closed) return;
     this.state = ResponseState.HeadersSent;
-    this.init.onResponse?.();
-    this.stream.respond(responseHeaders(this.responseEncoding, metadata), { waitForTrailers: true });
+    this.init.connection.noteResponse();
+    this.stream.respond(responseHeaders(this.responseEncoding, metadata), RESPOND_OPTIONS);
   }
 
   /** Ends the call with an error status, mapping unexpected errors; the handler's signal aborts. */
@@ -303,7 +365,7 @@ export class ServerCall implements CallControl {
     let status: CallStatus;
     try {
       const grpcError = this.settings.errors.toGrpcError(error);
-      const metadata = this.context.trailingMetadata.clone().merge(grpcError.metadata);
+      const metadata = (trailingMetadataOf(this.context)?.clone() ?? new Metadata()).merge(grpcError.metadata);
       status = { code: grpcError.code, message: grpcError.message, details: grpcError.details, metadata };
       // Encoded here, where a failure can still be answered: a malformed GrpcError from untyped
       // code (metadata or details of the wrong kind) would otherwise throw while the trailers
@@ -315,34 +377,44 @@ export class ServerCall implements CallControl {
     this.finish(status);
   }
 
-  private finish(status: CallStatus): void {
+  /**
+   * Sends the status (after `lastMessage`, a serialized message, if given) and ends the call.
+   * Throws, leaving the call open, when the status cannot be encoded (trailing metadata of the
+   * wrong kind from untyped code).
+   */
+  private finish(status: CallStatus, lastMessage?: Uint8Array): void {
     if (this.state === ResponseState.Closed) return;
     const previous = this.state;
+    const block = previous === ResponseState.Pending ? trailersOnly(status) : sendableTrailers(status);
     this.close();
     if (status.code !== Status.OK) this.abort.abort(new GrpcError(status.code, status.message));
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
-    this.init.onResponse?.();
-    // Once the response is complete, a client still sending is asked to stop, without error (RFC 9113 8.1).
-    const stopPeer = () => {
-      if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
-    };
+    this.init.connection.noteResponse();
     if (previous === ResponseState.Pending) {
-      stream.respond(trailersOnly(status), { endStream: true });
-      stopPeer();
-    } else {
-      stream.once('wantTrailers', () => {
-        stream.sendTrailers(trailers(status));
-        // Node submits trailers from a setImmediate; an RST_STREAM sent before that would drop them.
-        setImmediate(stopPeer);
-      });
-      stream.end();
+      stream.respond(block, TRAILERS_ONLY_OPTIONS);
+      stopPeer(stream);
+      return;
     }
+    this.pendingTrailers = block;
+    stream.on('wantTrailers', () => this.sendTrailers());
+    if (lastMessage === undefined) stream.end();
+    else endWithMessage(stream, lastMessage);
+  }
+
+  private sendTrailers(): void {
+    const stream = this.stream;
+    if (this.pendingTrailers === undefined || stream.destroyed || stream.closed) return;
+    stream.sendTrailers(this.pendingTrailers);
+    this.pendingTrailers = undefined;
+    // Node submits trailers from a setImmediate; an RST_STREAM sent before that would drop them.
+    if (!stream.readableEnded) setImmediate(stopPeer, stream);
   }
 
   private close(): void {
     this.state = ResponseState.Closed;
     this.deadline?.cancel();
+    this.settings.requestTimeouts.delete(this);
     this.discardRequests();
     this.onClose(this);
   }
@@ -354,12 +426,14 @@ export class ServerCall implements CallControl {
    * new stream on the connection.
    */
   private discardRequests(): void {
+    if (this.stream.readableEnded) return;
     if (this.onData !== undefined) this.stream.off('data', this.onData);
     this.onData = undefined;
     this.stream.resume();
   }
 
-  private onStreamClose(): void {
+  /** The stream closed (told by the connection), or was reset by the client. */
+  streamClosed(): void {
     if (this.state === ResponseState.Closed) return;
     const code = this.stream.rstCode;
     this.close();
@@ -369,4 +443,9 @@ export class ServerCall implements CallControl {
         : new GrpcError(Status.CANCELLED, `The call was reset with HTTP/2 error ${code}`);
     this.abort.abort(reason);
   }
+}
+
+/** Once the response is complete, a client still sending is asked to stop, without error (RFC 9113 8.1). */
+function stopPeer(stream: http2.ServerHttp2Stream): void {
+  if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
 }

@@ -110,6 +110,24 @@ enum ConnectionState {
   Closed,
 }
 
+/** Told when a stream a ServerConnection admitted closes, after the connection has counted it. */
+export interface StreamCloseListener {
+  streamClosed(): void;
+}
+
+const CLOSE_LISTENER = Symbol('closeListener');
+
+type AdmittedStream = http2.ServerHttp2Stream & { [CLOSE_LISTENER]?: StreamCloseListener };
+
+/**
+ * Has `listener.streamClosed()` called when `stream`, admitted by a ServerConnection, closes:
+ * the connection's one 'close' listener on the stream serves the call too. One listener per
+ * stream; a later one replaces it.
+ */
+export function onAdmittedStreamClose(stream: http2.ServerHttp2Stream, listener: StreamCloseListener): void {
+  (stream as AdmittedStream)[CLOSE_LISTENER] = listener;
+}
+
 /** A timer that does not keep the process alive, clamped to Node's maximum delay; none for Infinity. */
 function timer(ms: number, run: () => void): NodeJS.Timeout | undefined {
   if (!Number.isFinite(ms)) return undefined;
@@ -126,7 +144,11 @@ function timer(ms: number, run: () => void): NodeJS.Timeout | undefined {
 export class ServerConnection {
   private state = ConnectionState.Open;
   private active = 0;
+  /** Armed while the connection may be idle; it checks `idleSince` when it fires rather than being re-armed per call. */
   private idleTimer: NodeJS.Timeout | undefined;
+  private idleSince = 0;
+  /** The 'close' listener of every admitted stream (`this` is the stream). */
+  private readonly streamClosed: (this: http2.ServerHttp2Stream) => void;
   private ageTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -144,6 +166,10 @@ export class ServerConnection {
     private readonly serving: () => boolean,
   ) {
     this.resetTokens = limits.maxResetStreamsBurst;
+    const connection = this;
+    this.streamClosed = function (this: http2.ServerHttp2Stream) {
+      connection.onStreamClosed(this);
+    };
     session.once('close', () => this.onClose());
     this.handshakeTimer = timer(limits.handshakeTimeoutMs, () => session.destroy());
     // The handshake is over when the peer has acknowledged the server's SETTINGS (it has then
@@ -175,16 +201,17 @@ export class ServerConnection {
       return false;
     }
     this.active++;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    stream.once('close', () => {
-      this.active--;
-      // Aborted: reset before the server had finished its response, whatever the code (an
-      // attacker may reset with NO_ERROR). The server's own resets (shutdown) are not counted.
-      if (stream.aborted) this.onReset();
-      if (this.active === 0) this.armIdle();
-    });
+    stream.on('close', this.streamClosed);
     return true;
+  }
+
+  private onStreamClosed(stream: AdmittedStream): void {
+    this.active--;
+    // Aborted: reset before the server had finished its response, whatever the code (an
+    // attacker may reset with NO_ERROR). The server's own resets (shutdown) are not counted.
+    if (stream.aborted) this.onReset();
+    if (this.active === 0) this.armIdle();
+    stream[CLOSE_LISTENER]?.streamClosed();
   }
 
   /** The server sent headers or a message on this connection: PINGs from the client are expected again. */
@@ -193,10 +220,19 @@ export class ServerConnection {
     this.lastPingAt = undefined;
   }
 
+  /** The connection has just become idle: it is closed if it stays so for `maxConnectionIdleMs`. */
   private armIdle(): void {
     if (this.state !== ConnectionState.Open || this.active > 0) return;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = timer(this.limits.maxConnectionIdleMs, () => this.goAway('max_idle'));
+    this.idleSince = Date.now();
+    this.idleTimer ??= timer(this.limits.maxConnectionIdleMs, () => this.onIdleTimer());
+  }
+
+  private onIdleTimer(): void {
+    this.idleTimer = undefined;
+    if (this.active > 0) return;
+    const idleFor = Date.now() - this.idleSince;
+    if (idleFor >= this.limits.maxConnectionIdleMs) this.goAway('max_idle');
+    else this.idleTimer = timer(this.limits.maxConnectionIdleMs - idleFor, () => this.onIdleTimer());
   }
 
   private onMaxAge(): void {

@@ -12,6 +12,24 @@ import { isMarkedUncompressed } from './message-flags.js';
 /** Payloads up to this size are copied into one buffer with their prefix; larger ones are written as prefix + payload. */
 const COPY_THRESHOLD = 4096;
 
+/**
+ * Serializes one message and checks it against the send limit (`maxMessageSize` bytes, -1 for
+ * none): throws a GrpcError, INTERNAL when it does not serialize, RESOURCE_EXHAUSTED when it is
+ * too large. `kind` names the message in the error.
+ */
+export function serializeMessage<T>(value: T, serialize: (value: T) => Uint8Array, maxMessageSize: number, kind: 'request' | 'response'): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = serialize(value);
+  } catch {
+    throw new GrpcError(Status.INTERNAL, `Failed to serialize the ${kind} message`);
+  }
+  if (maxMessageSize >= 0 && bytes.length > maxMessageSize) {
+    throw new GrpcError(Status.RESOURCE_EXHAUSTED, `Sent message larger than max (${bytes.length} vs. ${maxMessageSize})`);
+  }
+  return bytes;
+}
+
 /** What a writer needs to know of its stream. */
 export interface WriterOptions<T> {
   serialize: (value: T) => Uint8Array;
@@ -55,16 +73,7 @@ export class MessageWriter<T> {
 
   /** Queues one message; `compressed` false (or a message marked `withoutCompression`) is sent uncompressed even on a compressed stream. */
   write(value: T, compressed = true): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = this.options.serialize(value);
-    } catch {
-      throw new GrpcError(Status.INTERNAL, `Failed to serialize the ${this.options.kind} message`);
-    }
-    const limit = this.options.maxMessageSize;
-    if (limit >= 0 && bytes.length > limit) {
-      throw new GrpcError(Status.RESOURCE_EXHAUSTED, `Sent message larger than max (${bytes.length} vs. ${limit})`);
-    }
+    const bytes = serializeMessage(value, this.options.serialize, this.options.maxMessageSize, this.options.kind);
     if (!compressed || this.options.encoding === 'identity' || isMarkedUncompressed(value)) {
       if (this.pending === undefined) this.writeFrame(bytes, false);
       else this.chain(Promise.resolve(bytes), false, bytes.length);
@@ -135,4 +144,20 @@ export class MessageWriter<T> {
       stream.on('close', done);
     });
   }
+}
+
+/**
+ * Writes one serialized, uncompressed message as the last data of `stream` and ends its writable
+ * side: one buffer with the prefix for a small message, prefix and payload corked together for a
+ * large one (no copy). Nothing happens on a stream already ended or destroyed.
+ */
+export function endWithMessage(stream: Duplex, bytes: Uint8Array): void {
+  if (stream.destroyed || stream.writableEnded) return;
+  if (bytes.length <= COPY_THRESHOLD) {
+    stream.end(encodeEnvelope(bytes, false));
+    return;
+  }
+  stream.cork();
+  stream.write(envelopeHeader(bytes.length, false));
+  stream.end(bytes);
 }
