@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
 import { isMarkedUncompressed } from '../transport/message-flags.js';
-import type { MessageWriter } from '../transport/message-writer.js';
+import { type MessageWriter, serializeMessage } from '../transport/message-writer.js';
 import { streamValues, type StreamResult } from '../transport/value-pump.js';
 
 /** Bytes an Observable of requests may get ahead of the connection before the call fails RESOURCE_EXHAUSTED. */
@@ -181,16 +181,7 @@ export class RequestReplay<Req> {
 
   /** Serializes one request, keeps it while retries are possible and writes it to the current attempt. */
   private send(value: Req): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = this.options.serialize(value);
-    } catch {
-      throw new GrpcError(Status.INTERNAL, 'Failed to serialize the request message');
-    }
-    const limit = this.options.maxMessageSize;
-    if (limit >= 0 && bytes.length > limit) {
-      throw new GrpcError(Status.RESOURCE_EXHAUSTED, `Sent message larger than max (${bytes.length} vs. ${limit})`);
-    }
+    const bytes = serializeMessage(value, this.options.serialize, this.options.maxMessageSize, 'request');
     const frame = { bytes, compressed: !isMarkedUncompressed(value) };
     if (this.request.kind === 'one' || this.buffering || this.writer === undefined) this.keep(frame);
     else this.complete = false;
