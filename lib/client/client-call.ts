@@ -10,7 +10,6 @@ import { type CallStatus, requestHeaders } from '../protocol/headers.js';
 import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
-import { clampTimerDelay } from '../protocol/timeout.js';
 import { DeadlineTimer } from '../transport/deadline.js';
 import { MessageSource } from '../transport/message-source.js';
 import { MessageWriter } from '../transport/message-writer.js';
@@ -19,7 +18,7 @@ import { type AttemptHost, type AttemptOutcome, CallAttempt, statusOf } from './
 import type { Channel } from './channel.js';
 import type { CallInfo, CallOptions, Interceptor } from './client-options.js';
 import { RequestReplay, type RetryBufferPool } from './request-replay.js';
-import { RetryBackoff } from './retry-policy.js';
+import { RetryBackoff, waitBeforeRetry } from './retry-policy.js';
 import type { RetryThrottle } from './retry-throttle.js';
 import type { MethodConfig, ParsedServiceConfig } from './service-config.js';
 import { subscribeNow } from './subscribe-now.js';
@@ -243,25 +242,8 @@ export class ClientCall<Req, Res> {
       if (policy === undefined || backoff === undefined || this.committed || !policy.retryableStatusCodes.has(status.code)) return status;
       throttle?.failed();
       const allowed = pushback !== 'stop' && attempts < policy.maxAttempts && (throttle?.allowsRetry ?? true) && this.replay.replayable;
-      if (!allowed || !(await this.pause(backoff.nextDelayMs(pushback)))) return this.localError === undefined ? status : statusOf(this.localError);
+      if (!allowed || !(await waitBeforeRetry(backoff.nextDelayMs(pushback), this.abort.signal))) return this.localError === undefined ? status : statusOf(this.localError);
     }
-  }
-
-  /** Waits `ms` before a retry; false when the call ended meanwhile (cancelled, deadline). */
-  private pause(ms: number): Promise<boolean> {
-    const signal = this.abort.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve(false);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, clampTimerDelay(ms));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   /** Runs one attempt: opens a stream, sends the requests (again, for a retry) and waits for it to close. */

@@ -3,6 +3,7 @@
  * between them, which status codes are retried, and the server's pushback.
  */
 import type { Status } from '../protocol/status.js';
+import { clampTimerDelay } from '../protocol/timeout.js';
 import { arrayField, durationField, fieldError, integerField, numberField, objectField, statusCodeField } from './config-fields.js';
 
 /** The most attempts a retry policy may ask for; a larger `maxAttempts` counts as this (as in every gRPC client). */
@@ -68,6 +69,22 @@ export class RetryBackoff {
     this.ceilingMs = Math.min(this.ceilingMs * this.policy.backoffMultiplier, this.policy.maxBackoffMs);
     return delay;
   }
+}
+
+/** Waits `ms` (clamped to 2^31-1) before a retry: resolves true, or false at once when `signal` aborts (the call was cancelled or its deadline passed). */
+export function waitBeforeRetry(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, clampTimerDelay(ms));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The trailer a server sets to say when to retry (non-negative milliseconds) or not to retry (anything else). */
