@@ -44,7 +44,7 @@ export class Changes {
 
 /** One replica: a server on `ip:port`. */
 export class Replica {
-  /** Calls whose handler has finished, since start or the last `reset()`. */
+  /** Calls whose handler has finished, except those cut by a kill. */
   served = 0;
   /** The `x-call-id` of every call whose handler started, since the replica was made. */
   readonly seen = new Set<string>();
@@ -57,6 +57,8 @@ export class Replica {
   firstCallAt: number | undefined;
   /** Calls with the request value `hold` wait in their handler until this is released. */
   readonly held = deferred();
+  /** Bumped by every kill: handlers of a killed server do not count as having served. */
+  private generation = 0;
   private ours: GrpcServer | undefined;
   private theirs: grpc.Server | undefined;
 
@@ -102,21 +104,25 @@ export class Replica {
 
   private async handle(id: string, hold: boolean, record: () => void): Promise<{ message: string; seqno: number }> {
     record();
+    const generation = this.generation;
     this.firstCallAt ??= performance.now();
     this.seen.add(id);
     this.active.add(id);
     this.changes.notify();
     if (hold) await this.held.promise;
     else if (this.workMs > 0) await new Promise((resolve) => setTimeout(resolve, this.workMs));
-    this.active.delete(id);
-    this.served++;
-    this.changes.notify();
+    if (generation === this.generation) {
+      this.active.delete(id);
+      this.served++;
+      this.changes.notify();
+    }
     return { message: this.ip, seqno: 0 };
   }
 
   /** Stops the server at once, cutting its connections; returns the ids of the calls its handlers were running. */
   kill(): string[] {
     const cut = [...this.active];
+    this.generation++;
     this.ours?.forceShutdown();
     this.theirs?.forceShutdown();
     this.ours = undefined;
