@@ -4,7 +4,7 @@
  */
 import { type CustomTransportStrategy, type MessageHandler, RpcException, Server } from '@nestjs/microservices';
 import { HttpException, Logger, type LoggerService } from '@nestjs/common';
-import { catchError, from, isObservable, mergeMap, type Observable, of, throwError } from 'rxjs';
+import { catchError, from, isObservable, mergeMap, of } from 'rxjs';
 import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
@@ -29,11 +29,6 @@ export interface GrpcTransportOptions extends GrpcServerOptions {
   stubs?: Stub[];
   /** How long `app.close()` lets in-flight calls finish before cancelling them (default 10 000 ms). */
   shutdownGraceMs?: number;
-}
-
-/** A Nest handler's single result (a value, or an Observable once interceptors wrapped it) as an Observable. */
-function singleResult(result: Promise<unknown>): Observable<unknown> {
-  return from(result).pipe(mergeMap((value) => (isObservable(value) ? value : of(value))));
 }
 
 /**
@@ -148,14 +143,17 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
 
   private adapt(handler: MessageHandler, method: MethodDescriptor): CallHandler {
     // A thrown primitive (`throw 'text'`) matches no error handler, so it is logged here.
-    const logPrimitive = (error: unknown): Observable<never> => {
+    const logPrimitive = (error: unknown): never => {
       if (!(error instanceof Object)) this.logUnexpected(error);
-      return throwError(() => error);
+      throw error;
     };
+    // Nest resolves to the handler's value, or to an Observable (made by an interceptor or by the
+    // exception filters); the server takes a single response's last value from an Observable.
+    const watch = (value: unknown): unknown => (isObservable(value) ? value.pipe(catchError(logPrimitive)) : value);
     return (request, context) => {
       const result = handler(request, context) as Promise<unknown>;
-      if (!method.responseStream) return singleResult(result).pipe(catchError(logPrimitive));
-      return streamResult(result).then((stream) => (isObservable(stream) ? stream.pipe(catchError(logPrimitive)) : stream));
+      if (!method.responseStream) return result.then(watch, logPrimitive);
+      return streamResult(result).then(watch);
     };
   }
 
