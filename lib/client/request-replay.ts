@@ -2,7 +2,7 @@
  * The requests of one call, read from the caller once and kept (serialized) so that a retry
  * can send them again on a new stream, within a per-call and a per-client byte budget.
  */
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
 import { isMarkedUncompressed } from '../transport/message-flags.js';
