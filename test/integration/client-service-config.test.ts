@@ -103,6 +103,22 @@ describe('waitForReady', () => {
       server.forceShutdown();
     }
   });
+  it('a call waiting for ready without a deadline ends when it is cancelled, or when the client closes', async () => {
+    const port = await closedPort();
+    const client = new GrpcClient(`127.0.0.1:${port}`, typedExampleStub, { serviceConfig: forUnary({ waitForReady: true }), backoff: { initialMs: 20, maxMs: 50 } });
+    try {
+      const call = client.call.unary_unary(R('a'));
+      const waiting = client.unary_unary(R('b'));
+      // Both are still waiting once a fail-fast call has seen the connection fail.
+      expect((await timedFailure(() => client.unary_unary(R('c'), { waitForReady: false }))).error.code).toBe(Status.UNAVAILABLE);
+      call.cancel();
+      expect((await call.status).code).toBe(Status.CANCELLED);
+      client.close();
+      expect((await timedFailure(() => waiting)).error.code).toBe(Status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
 });
 
 describe('message size limits', () => {
