@@ -103,6 +103,7 @@ describe('waitForReady', () => {
       server.forceShutdown();
     }
   });
+
   it('a call waiting for ready without a deadline ends when it is cancelled, or when the client closes', async () => {
     const port = await closedPort();
     const client = new GrpcClient(`127.0.0.1:${port}`, typedExampleStub, { serviceConfig: forUnary({ waitForReady: true }), backoff: { initialMs: 20, maxMs: 50 } });
