@@ -3,7 +3,8 @@
  * or stopping retries when negative or unparseable; the deadline across all attempts (each
  * attempt's grpc-timeout is what is left); cancellation during a backoff; the
  * `grpc-previous-rpc-attempts` header a @grpc/grpc-js server sees; transparent retries of a
- * refused stream for all four patterns, requests included; and the same attempt counts as a
+ * refused stream for all four patterns and of a bidi stream above a GOAWAY's last-stream-id,
+ * requests included; and the same attempt counts as a
  * @grpc/grpc-js client given the same service config.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -183,6 +184,41 @@ describe('transparent retries: a refused stream is sent again once, requests inc
   it('bidirectional streaming', async () => {
     await expect(lastValueFrom(client.stream_stream([R('a'), R('b')]).pipe(toArray()))).resolves.toHaveLength(1);
     expect(await requestCount()).toBe(2);
+  });
+});
+
+describe('transparent retries after a GOAWAY', () => {
+  it('a bidi call above the last-stream-id is sent again on a new connection with all its requests', async () => {
+    const raw = await startRawServer((stream) => {
+      if (stream.session !== raw.sessions[0]) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(replyFrame(`requests: ${parseMessages(Buffer.concat(chunks)).length}`));
+        });
+        return;
+      }
+      stream.resume();
+      const first = raw.streams[0].stream;
+      if (stream === first) return;
+      // The second stream on the first connection: GOAWAY naming the first as the last processed.
+      stream.session.goaway(0, first.id);
+      reply(first, 'completed');
+    });
+    const client = new GrpcClient(`127.0.0.1:${raw.port}`, typedExampleStub);
+    try {
+      await client.connect();
+      const below = client.stream_unary([R('x')]);
+      const above = lastValueFrom(client.stream_stream([R('a'), R('b'), R('c')]).pipe(toArray()));
+      await expect(below).resolves.toEqual({ message: 'completed', seqno: 0 });
+      await expect(above).resolves.toEqual([{ message: 'requests: 3', seqno: 0 }]);
+      expect(raw.sessions.length).toBe(2);
+    } finally {
+      client.close();
+      await raw.close();
+    }
   });
 });
 
