@@ -15,9 +15,9 @@ export interface GrpcClientDefaults extends GrpcClientOptions {
 export interface GrpcClientRegistration {
   /** The service to call. */
   stub: Stub;
-  /** The server's address, `host:port`. */
+  /** The target: `host:port`, `dns:///name:port`, `ipv4:…`, `unix:path`, … (see the README's "Targets and load balancing"). */
   url?: string;
-  /** Several addresses, called round-robin. */
+  /** Several targets, their addresses pooled; spread by the client's `loadBalancingPolicy` (default `pick_first`). */
   targets?: string[];
   /** Options of this client, over the `forRoot` defaults. */
   options?: GrpcClientOptions;

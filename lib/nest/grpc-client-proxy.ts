@@ -11,9 +11,9 @@ import { type ServiceDescriptor, type Stub, toServiceDescriptor } from '../proto
 
 /** Options of GrpcClientProxy: the client's, plus where and what to call. */
 export interface GrpcClientProxyOptions extends GrpcClientOptions {
-  /** The server's address, `host:port`. */
+  /** The target: `host:port`, `dns:///name:port`, `ipv4:…`, `unix:path`, … (see the README's "Targets and load balancing"). */
   url?: string;
-  /** Several addresses, called round-robin. */
+  /** Several targets, their addresses pooled; spread by the client's `loadBalancingPolicy` (default `pick_first`). */
   targets?: string[];
   /** Stubs of the services `send` may call. */
   stubs?: Stub[];
