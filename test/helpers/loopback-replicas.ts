@@ -5,6 +5,7 @@
  * serves. A replica can be killed (forceShutdown) and started again on the same IP and port.
  */
 import * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
 import { type GrpcContext, GrpcServer } from '../../lib/index.js';
 import { exampleImplementation } from './example-service.js';
 import { deferred } from './harness.js';
@@ -42,7 +43,7 @@ export class Changes {
   }
 }
 
-/** One replica: a server on `ip:port`. */
+/** One replica: a server on `ip:port`, or on a unix socket when `ip` is a `unix:` address. */
 export class Replica {
   /** Calls whose handler has finished, except those cut by a kill. */
   served = 0;
@@ -71,9 +72,9 @@ export class Replica {
     private readonly workMs = 0,
   ) {}
 
-  /** Binds `ip:port` (the port given, or this replica's); resolves with the bound port. */
+  /** Binds `ip:port` (the port given, or this replica's) or the unix socket; resolves with the bound port. */
   async start(port = this.port): Promise<number> {
-    const address = `${this.ip}:${port}`;
+    const address = this.ip.startsWith('unix') ? this.ip : `${this.ip}:${port}`;
     if (this.kind === 'ours') {
       const server = new GrpcServer();
       server.addService(exampleStub, {
@@ -131,6 +132,15 @@ export class Replica {
     this.changes.notify();
     return cut;
   }
+}
+
+/** A port nothing listens on at 127.0.0.1 (it was free a moment ago). */
+export async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /**

@@ -13,6 +13,7 @@ import { GrpcClient, GrpcError, GrpcServer, Status } from '../../lib/index.js';
 import { exampleImplementation } from '../helpers/example-service.js';
 import { grpcJsExampleImplementation, startGrpcJsServer } from '../helpers/grpc-js.js';
 import { deferred, type Deferred } from '../helpers/harness.js';
+import { deadPort } from '../helpers/loopback-replicas.js';
 import { replyFrame, startRawServer, type RawServer } from '../helpers/http2-server.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
 
@@ -26,15 +27,6 @@ function startAnsweringRawServer(): Promise<RawServer> {
     stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     stream.end(replyFrame('raw', 0));
   });
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Our GrpcServer with the example service on `port` (0 for any). */

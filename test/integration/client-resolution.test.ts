@@ -4,28 +4,16 @@
  * literals, ipv4:/ipv6: lists, unix sockets), the :authority each sends, resolution failures,
  * and re-resolution picking up changed DNS records (answered by a test DNS server).
  */
-import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GrpcClient, GrpcError, GrpcServer, Status } from '../../lib/index.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { exampleImplementation } from '../helpers/example-service.js';
-import { exampleClientConstructor, grpcJsExampleImplementation } from '../helpers/grpc-js.js';
-import { Changes, type Replica, startLoopbackReplicas } from '../helpers/loopback-replicas.js';
+import { Changes, deadPort, Replica, startLoopbackReplicas } from '../helpers/loopback-replicas.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
 
 const REQUEST = { value: 'T', multiplier: 1 };
-
-/** A port nothing listens on at 127.0.0.1 (it was free a moment ago). */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Makes one call through a new client of `target` and closes it; resolves with the reply's message. */
 async function callOnce(target: string | string[], options: ConstructorParameters<typeof GrpcClient>[2] = {}): Promise<string> {
@@ -120,30 +108,22 @@ describe('target forms', () => {
   });
 
   it('a grpc-js server on a unix socket gets :authority localhost; on TCP the DNS name, not the IP', async () => {
-    const socket = path.join(tmp, 'grpc-js.sock');
-    const authorities: string[] = [];
-    const server = new grpc.Server();
-    server.addService(exampleClientConstructor().service, {
-      ...grpcJsExampleImplementation,
-      unary_unary(call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) {
-        authorities.push(call.getHost());
-        callback(null, { message: call.request.value, seqno: 0 });
-      },
-    });
-    await new Promise<number>((resolve, reject) => server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))));
+    const socket = `unix://${path.join(tmp, 'grpc-js.sock')}`;
+    const onSocket = new Replica(socket, 0, 'grpc-js', new Changes());
+    await onSocket.start();
     const replicas = await startLoopbackReplicas(2, 'grpc-js');
     const port = replicas[0].port;
     dns.setA('authority.test', ['127.0.0.2']);
     try {
-      await expect(callOnce(`unix://${socket}`)).resolves.toBe('T');
-      expect(authorities).toEqual(['localhost']);
+      await expect(callOnce(socket)).resolves.toBe(socket);
+      expect(onSocket.authorities).toEqual(['localhost']);
       await expect(callOnce(dns.target('authority.test', port))).resolves.toBe('127.0.0.2');
       await expect(callOnce(`ipv4:127.0.0.2:${port},127.0.0.1:${port}`)).resolves.toBe('127.0.0.2');
       await expect(callOnce(`localhost:${port}`)).resolves.toBe('127.0.0.1');
       expect(replicas[1].authorities).toEqual([`authority.test:${port}`, `127.0.0.2:${port}`]);
       expect(replicas[0].authorities).toEqual([`localhost:${port}`]);
     } finally {
-      server.forceShutdown();
+      onSocket.kill();
       for (const replica of replicas) replica.kill();
     }
   });
