@@ -10,7 +10,7 @@ import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDesc
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
 import type { CallHandler } from '../server/server-call.js';
 import { camelCase } from '../protocol/method-name.js';
-import { parseListenAddress, peerAddress } from '../server/addresses.js';
+import { parseListenTarget, peerAddress } from '../server/addresses.js';
 import type { GrpcBinding } from './grpc-implementing.js';
 import { pullSource } from './iterable-result.js';
 import { fromHttpException, fromRpcError, fromRpcException } from './nest-error-mapping.js';
@@ -19,7 +19,7 @@ import { isAsyncIterable } from '../transport/value-pump.js';
 
 /** Options of GrpcTransport: those of GrpcServer, plus where to listen and where the services come from. */
 export interface GrpcTransportOptions extends GrpcServerOptions {
-  /** The address to listen on (default `0.0.0.0:50051`; port 0 picks a free port). */
+  /** The address to listen on (default `0.0.0.0:50051`; port 0 picks a free port), or a unix socket (`unix:path`, `unix:///absolute/path`, `unix-abstract:name`). */
   url?: string;
   /** `.proto` files whose services `@GrpcImplementing('package.Service')` may name. */
   protos?: string | string[];
@@ -133,7 +133,8 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
     }
     const url = this.options.url ?? '0.0.0.0:50051';
     const port = await this.server.listen(url);
-    this.logger.log(`gRPC server listening on ${peerAddress(parseListenAddress(url).host, port)}`);
+    const bound = parseListenTarget(url);
+    this.logger.log(`gRPC server listening on ${'path' in bound ? url.trim() : peerAddress(bound.host, port)}`);
     for (const [name, methods] of served) {
       this.logger.log(`Serving ${name}: ${methods.join(', ')}`);
       const missing = Object.keys(services.get(name)?.methods ?? {}).filter((rpc) => !methods.includes(rpc));
