@@ -23,7 +23,9 @@ export interface PickOptions {
 
 /** What a channel needs: how to connect, how to resolve names, and the load-balancing policy. */
 export interface ChannelSettings extends ConnectionSettings {
+  /** When DNS names are resolved again. */
   resolution: ResolutionSettings;
+  /** `pick_first` or `round_robin`; anything else is a TypeError. */
   loadBalancingPolicy: LoadBalancingPolicy;
 }
 

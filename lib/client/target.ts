@@ -25,13 +25,16 @@ interface TargetBase {
 /** A target whose addresses are known without resolution: IP literals, address lists, unix sockets. */
 export interface StaticTarget extends TargetBase {
   kind: 'static';
+  /** The addresses, in the order written. */
   addresses: Address[];
 }
 
 /** A DNS name to resolve to all its A/AAAA records, through the system resolver or `dnsServer`. */
 export interface DnsTarget extends TargetBase {
   kind: 'dns';
+  /** The name to resolve. */
   host: string;
+  /** The port of every address it resolves to (default 443). */
   port: number;
   /** `ip` or `ip:port` (`[ipv6]:port`) of the DNS server from `dns://server/name`; undefined: the system's resolver (getaddrinfo, /etc/hosts). */
   dnsServer: string | undefined;
