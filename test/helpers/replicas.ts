@@ -4,7 +4,7 @@
  * until released, and a load of callers that keep calling.
  */
 import { Observable } from 'rxjs';
-import { type GrpcContext, GrpcError, GrpcServer, Metadata, type MessageStream, packDetail, Status } from '../../lib/index.js';
+import { type GrpcContext, GrpcError, GrpcServer, type GrpcServerOptions, Metadata, type MessageStream, packDetail, Status } from '../../lib/index.js';
 import type { ExampleReply, ExampleRequest } from './example-service.js';
 import { deferred, type Deferred, whenAborted } from './harness.js';
 import { typedExampleStub as exampleStub } from './typed-example.js';
@@ -36,7 +36,7 @@ export class HoldGate {
 
 /** One replica: a GrpcServer that names itself in replies and records what its handlers saw. */
 export class Replica {
-  readonly server = new GrpcServer();
+  readonly server: GrpcServer;
   calls = 0;
   readonly peers = new Set<string>();
   lastMetadata: Metadata | undefined;
@@ -51,7 +51,11 @@ export class Replica {
   waiting: Deferred<void> = deferred();
   port = 0;
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    options: GrpcServerOptions = {},
+  ) {
+    this.server = new GrpcServer(options);
     const seen = (ctx: GrpcContext) => {
       this.calls += 1;
       this.peers.add(ctx.peer);
@@ -128,16 +132,25 @@ export class CallLoad {
   private stopped = false;
   private readonly callers: Promise<void>[];
   private waiter: { count: number; reached: () => void } | undefined;
+  private readonly failed = deferred();
 
   constructor(call: () => Promise<unknown>, callers: number) {
     this.callers = Array.from({ length: callers }, async () => {
       while (!this.stopped) {
         await call().then(
           () => this.count(),
-          (error: unknown) => this.failures.push(String(error)),
+          (error: unknown) => {
+            this.failures.push(String(error));
+            this.failed.resolve();
+          },
         );
       }
     });
+  }
+
+  /** Resolves once a call has failed. */
+  firstFailure(): Promise<void> {
+    return this.failed.promise;
   }
 
   private count(): void {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { lastValueFrom, Subject, tap, toArray } from 'rxjs';
-import { findDetail, GrpcClient, type GrpcClientOptions, type GrpcError, Metadata, Status } from '../../lib/index.js';
+import { findDetail, GrpcClient, type GrpcClientOptions, type GrpcError, type GrpcServerOptions, Metadata, Status } from '../../lib/index.js';
 import { failure } from '../helpers/call-failures.js';
 import type { ExampleRequest } from '../helpers/example-service.js';
 import { deferred } from '../helpers/harness.js';
@@ -26,8 +26,8 @@ interface Proxied {
   close(): Promise<void>;
 }
 
-async function proxied(binary: string, edit: (template: string) => string = (template) => template): Promise<Proxied> {
-  const replicas = [new Replica('A'), new Replica('B')];
+async function proxied(binary: string, edit: (template: string) => string = (template) => template, options: GrpcServerOptions = {}): Promise<Proxied> {
+  const replicas = [new Replica('A', options), new Replica('B', options)];
   const addresses = await Promise.all(replicas.map((replica) => replica.start()));
   let front: RunningNginx | undefined;
   try {
@@ -244,6 +244,18 @@ if ('missing' in nginx) {
       expect(failures.length).toBeLessThanOrEqual(8);
       for (const failure of failures) expect(failure).toBe('GrpcError: UNAVAILABLE: Received HTTP status 502');
       if (failures.length > 0) expect(await setup!.front.errorLog()).toContain('upstream sent goaway');
+    });
+
+    it("maxConnectionAgeMs on replicas behind nginx fails calls: a call crossing a max_age GOAWAY fails 502, and nginx's passive check (max_fails=1) then takes the healthy replica out for 10 s", async () => {
+      setup = await proxied(binary, undefined, { maxConnectionAgeMs: 200 });
+      const { client } = setup;
+      const load = new CallLoad(() => client.unary_unary({ value: 'x', multiplier: 0 }), 8);
+      await load.firstFailure();
+      await load.stop();
+      expect(load.failures[0]).toBe('GrpcError: UNAVAILABLE: Received HTTP status 502');
+      const errors = await setup.front.errorLog();
+      expect(errors).toContain('upstream sent goaway');
+      expect(errors).toContain('upstream server temporarily disabled');
     });
 
     it('with a retry policy for UNAVAILABLE in the client\'s service config, no call fails', async () => {
