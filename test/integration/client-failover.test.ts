@@ -7,7 +7,7 @@
  */
 import { GrpcClient, type GrpcError, Metadata } from '../../lib/index.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
-import { Changes, type Replica, startLoopbackReplicas } from '../helpers/loopback-replicas.js';
+import { Changes, type Replica, type ReplicaKind, startLoopbackReplicas } from '../helpers/loopback-replicas.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
 
 const CALLERS = 20;
@@ -56,7 +56,7 @@ class SteadyLoad {
   }
 }
 
-describe('failover with round_robin behind one DNS name', () => {
+describe.each<ReplicaKind>(['ours', 'grpc-js'])('failover with round_robin behind one DNS name, %s replicas', (kind) => {
   let dns: TestDnsServer;
   let replicas: Replica[];
   let client: GrpcClient<typeof exampleStub>;
@@ -64,7 +64,7 @@ describe('failover with round_robin behind one DNS name', () => {
 
   beforeAll(async () => {
     dns = await TestDnsServer.start();
-    replicas = await startLoopbackReplicas(3, 'ours', changes, WORK_MS);
+    replicas = await startLoopbackReplicas(3, kind, changes, WORK_MS);
     dns.setA('replicas.test', replicas.map((replica) => replica.ip));
     // Every default but the policy: backoff 1 s × 1.6, dnsMinIntervalMs 30 s.
     client = new GrpcClient(dns.target('replicas.test', replicas[0].port), exampleStub, { loadBalancingPolicy: 'round_robin' });
@@ -102,8 +102,8 @@ describe('failover with round_robin behind one DNS name', () => {
       // Every failed call was on the killed replica's connection: running in its handler when it was
       // killed, answered but the reply cut off, or sent and never read. None reached another replica
       // or started after the restart. They fail UNAVAILABLE, CANCELLED (forceShutdown resets its
-      // calls CANCEL), or INTERNAL "ended the stream without a status" (a stream that closes
-      // without trailers while its connection is going away but not yet destroyed).
+      // calls CANCEL), or, with our server only, INTERNAL "ended the stream without a status": a
+      // reply cut off by forceShutdown after its message but before its trailers.
       const inHandler = failures.filter((failure) => cut.has(failure.id)).length;
       const replyLost = failures.filter((failure) => !cut.has(failure.id) && killed.seen.has(failure.id)).length;
       for (const failure of failures) {
@@ -119,7 +119,7 @@ describe('failover with round_robin behind one DNS name', () => {
 
       console.log(
         [
-          `failover: ${load.outcomes.length} calls, ${CALLERS} in flight continuously`,
+          `failover (${kind} replicas): ${load.outcomes.length} calls, ${CALLERS} in flight continuously`,
           `killed replica had ${cut.size} calls in its handlers; ${failures.length} calls failed (${failures.map((failure) => failure.error!.codeName).join(', ')}):`,
           `  ${inHandler} in its handlers, ${replyLost} answered with the reply cut off, ${failures.length - inHandler - replyLost} sent but never read`,
           `failed calls started ${failures.map((failure) => (failure.startedAt - killedAt).toFixed(1)).join(', ')} ms from the kill`,
