@@ -69,6 +69,35 @@ export class Deframer {
     return out;
   }
 
+  /**
+   * Hands each message `chunk` completes to `onMessage`, as `push` returns them, and with the
+   * same errors: a bad prefix anywhere in the chunk throws before any of the chunk's messages is
+   * handed over. A chunk of whole messages with nothing held from earlier chunks (the usual
+   * case) is read in place, without buffering or arrays.
+   */
+  read(chunk: Buffer, onMessage: (payload: Buffer, compressed: boolean) => void): void {
+    if (this.buffered > 0 || this.bodyLength >= 0 || !this.holdsWholeMessages(chunk)) {
+      for (const envelope of this.push(chunk)) onMessage(envelope.payload, envelope.compressed);
+      return;
+    }
+    let offset = 0;
+    while (offset < chunk.length) {
+      const start = offset + ENVELOPE_HEADER_SIZE;
+      const end = start + chunk.readUInt32BE(offset + 1);
+      onMessage(chunk.subarray(start, end), chunk[offset] === 1);
+      offset = end;
+    }
+  }
+
+  /** Whether `chunk` is a run of whole messages; a bad prefix in it throws as `push` would. */
+  private holdsWholeMessages(chunk: Buffer): boolean {
+    let offset = 0;
+    while (chunk.length - offset >= ENVELOPE_HEADER_SIZE) {
+      offset += ENVELOPE_HEADER_SIZE + this.checkedLength(chunk[offset], chunk.readUInt32BE(offset + 1));
+    }
+    return offset === chunk.length;
+  }
+
   /** Whether bytes of an unfinished message are held: true at the end of a stream means it was truncated. */
   get hasPartialMessage(): boolean {
     return this.buffered > 0 || this.bodyLength >= 0;
@@ -82,17 +111,20 @@ export class Deframer {
   }
 
   private readHeader(header: Buffer): void {
-    const flag = header[0];
+    this.bodyLength = this.checkedLength(header[0], header.readUInt32BE(1));
+    this.compressed = header[0] === 1;
+  }
+
+  /** The declared length of a message whose prefix has `flag` and `length`; throws for a bad flag or a length over the limit. */
+  private checkedLength(flag: number, length: number): number {
     if (flag > 1) throw new GrpcError(Status.INTERNAL, `Received a message with an invalid compressed-flag byte ${flag}`);
-    const length = header.readUInt32BE(1);
     if (this.maxMessageSize >= 0 && length > this.maxMessageSize) {
       throw new GrpcError(
         Status.RESOURCE_EXHAUSTED,
         `Received message larger than max (${length} vs. ${this.maxMessageSize})`,
       );
     }
-    this.compressed = flag === 1;
-    this.bodyLength = length;
+    return length;
   }
 
   /** Removes and returns the first `size` buffered bytes, copying only when they span chunks. */

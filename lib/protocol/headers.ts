@@ -49,7 +49,7 @@ export function checkRequestHeaders(headers: ReceivedHeaders): RequestVerdict {
     return { kind: 'http-error', httpStatus: 405, message: `gRPC requires POST, not ${method ?? 'no method'}` };
   }
   const contentType = single(headers['content-type']);
-  if (contentType === undefined || !CONTENT_TYPE_PATTERN.test(contentType)) {
+  if (contentType !== GRPC_CONTENT_TYPE && (contentType === undefined || !CONTENT_TYPE_PATTERN.test(contentType))) {
     return { kind: 'http-error', httpStatus: 415, message: `Unsupported content-type ${contentType ?? '(none)'}` };
   }
   const path = single(headers[':path']) ?? '';

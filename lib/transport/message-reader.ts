@@ -3,7 +3,7 @@
  * (bounded), deserialize. Any failure becomes one GrpcError and the reader stops.
  */
 import { decompress, type Encoding } from '../protocol/compression.js';
-import { Deframer, type Envelope } from '../protocol/envelope.js';
+import { Deframer } from '../protocol/envelope.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
 import { markReceivedCompressed } from './message-flags.js';
@@ -34,6 +34,8 @@ export class MessageReader<T> {
   private readonly deframer: Deframer;
   private pending: Promise<void> | undefined;
   private failed = false;
+  /** Set while a message is handed on: an exception then is the sink's, not a framing error. */
+  private delivering = false;
 
   constructor(
     private readonly options: ReaderOptions<T>,
@@ -45,14 +47,13 @@ export class MessageReader<T> {
   /** Feeds received bytes. */
   push(chunk: Buffer): void {
     if (this.failed) return;
-    let envelopes: Envelope[];
     try {
-      envelopes = this.deframer.push(chunk);
+      this.deframer.read(chunk, this.accept);
     } catch (error) {
-      this.fail(error as GrpcError);
-      return;
+      if (!this.delivering) return this.fail(error as GrpcError);
+      this.delivering = false;
+      throw error;
     }
-    for (const envelope of envelopes) this.accept(envelope);
   }
 
   /** Marks the end of the stream's data; reports `end` once every message was delivered. */
@@ -67,12 +68,19 @@ export class MessageReader<T> {
     this.enqueue(() => this.sink.end());
   }
 
-  private accept(envelope: Envelope): void {
-    if (!envelope.compressed) {
-      this.enqueue(() => this.decode(envelope.payload, false));
+  private readonly accept = (payload: Buffer, compressed: boolean): void => {
+    this.delivering = true;
+    this.acceptMessage(payload, compressed);
+    this.delivering = false;
+  };
+
+  private acceptMessage(payload: Buffer, compressed: boolean): void {
+    if (!compressed) {
+      if (this.pending === undefined) this.decode(payload, false);
+      else this.enqueue(() => this.decode(payload, false));
       return;
     }
-    const inflated = decompress(this.options.encoding, envelope.payload, this.options.maxMessageSize);
+    const inflated = decompress(this.options.encoding, payload, this.options.maxMessageSize);
     inflated.catch(() => undefined);
     this.pending = (this.pending ?? Promise.resolve()).then(async () => {
       if (this.failed) return;

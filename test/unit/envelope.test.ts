@@ -40,6 +40,38 @@ describe('Deframer', () => {
     );
   });
 
+  it('read() hands over, for any chunking, the messages push() returns, and fails on the same chunk with the same error', () => {
+    const message = fc.record({ payload: fc.uint8Array({ maxLength: 64 }), compressed: fc.boolean() });
+    // A bad prefix: a flag byte over 1, or a length over the 100-byte limit.
+    const bad = fc.oneof(
+      fc.integer({ min: 2, max: 255 }).map((flag) => Buffer.from([flag, 0, 0, 0, 0])),
+      fc.integer({ min: 101, max: 10_000 }).map((length) => envelopeHeader(length, false)),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 12 }), fc.option(bad), fc.array(fc.nat(), { maxLength: 20 }), (messages, badPrefix, cuts) => {
+        const wire = Buffer.concat([...messages.map((m) => encodeEnvelope(m.payload, m.compressed)), ...(badPrefix === null ? [] : [badPrefix])]);
+        const run = (feed: (deframer: Deframer, chunk: Buffer, out: unknown[]) => void) => {
+          const deframer = new Deframer(100);
+          const out: unknown[] = [];
+          for (const [index, chunk] of splitAt(wire, cuts).entries()) {
+            try {
+              feed(deframer, chunk, out);
+            } catch (error) {
+              return { out, failedAt: index, error: (error as GrpcError).message };
+            }
+          }
+          return { out, failedAt: -1, error: '' };
+        };
+        const pushed = run((deframer, chunk, out) => {
+          for (const e of deframer.push(chunk)) out.push({ payload: new Uint8Array(e.payload), compressed: e.compressed });
+        });
+        const read = run((deframer, chunk, out) => deframer.read(chunk, (payload, compressed) => out.push({ payload: new Uint8Array(payload), compressed })));
+        expect(read).toEqual(pushed);
+        if (badPrefix === null) expect(read.out).toHaveLength(messages.length);
+      }),
+    );
+  });
+
   it('refuses a declared length over the limit before the body arrives, naming both sizes', () => {
     const deframer = new Deframer(1024);
     const header = encodeEnvelope(Buffer.alloc(2048), false).subarray(0, 5);
