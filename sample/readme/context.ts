@@ -23,8 +23,10 @@ export async function callWithMetadata(target = 'localhost:50051') {
   const reply = await call.response; // { message: 'AA', seqno: 0 }
   const requestId = (await call.trailers).first('x-request-id'); // 'r-1'
 
-  const failure = await client.unary_unary({ value: 'A', multiplier: 11 }, { metadata: { 'x-request-id': 'r-2' } }).catch((error: GrpcError) => error);
-  // failure.code: Status.OUT_OF_RANGE, failure.message: 'multiplier must be at most 10', failure.metadata: the trailers
+  const failure = await client.unary_unary({ value: 'A', multiplier: 11 }, { metadata: { 'x-request-id': 'r-2' } }).then(
+    () => undefined,
+    (error: GrpcError) => error, // code: Status.OUT_OF_RANGE, message: 'multiplier must be at most 10', metadata: the trailers
+  );
   return { servedBy, reply, requestId, failure };
 }
 // #endregion

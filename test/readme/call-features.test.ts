@@ -16,7 +16,7 @@ describe('README: the call context', () => {
       const result = await callWithMetadata(`127.0.0.1:${server.port}`);
       expect(result).toMatchObject({ servedBy: 'replica-1', reply: { message: 'AA', seqno: 0 }, requestId: 'r-1' });
       expect(result.failure).toMatchObject({ code: Status.OUT_OF_RANGE, message: 'multiplier must be at most 10' });
-      expect(result.failure.metadata.first('x-request-id')).toBe('r-2');
+      expect(result.failure?.metadata.first('x-request-id')).toBe('r-2');
     } finally {
       await server.shutdown();
     }
