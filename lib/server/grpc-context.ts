@@ -98,6 +98,7 @@ export class GrpcContext {
     return (this[TRAILING] ??= new Metadata());
   }
 
+  /** Replaces the trailing metadata, as `setTrailingMetadata` does. */
   set trailingMetadata(metadata: Metadata) {
     this[TRAILING] = metadata;
   }
