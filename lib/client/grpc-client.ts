@@ -133,6 +133,12 @@ class GrpcClientCore<S extends Stub> {
  * target or several (pooled), each call's chosen by the `loadBalancingPolicy` (default
  * `pick_first`). RPCs named `call`, `close`, `connect` or `service` are reachable only through
  * `client.call`.
+ *
+ * Besides the RPCs: `service` (the service descriptor), `connect()` (connect now rather than at
+ * the first call; rejects UNAVAILABLE when every address fails), `close()` (idempotent: calls in
+ * flight end UNAVAILABLE or CANCELLED, later calls fail UNAVAILABLE) and `Symbol.asyncDispose`,
+ * so `await using client = new GrpcClient(...)` closes it at the end of the scope; a function
+ * that returns a call's Promise from such a scope must `return await` it.
  */
 export type GrpcClient<S extends Stub> = GrpcClientCore<S> & RpcMethods<S>;
 
