@@ -24,9 +24,16 @@ const RESERVED_KEYS = new Set([
   'host',
 ]);
 
-/** Whether a (lower-case) header name belongs to the protocol rather than to user metadata: pseudo-headers, `grpc-*`, `te`, `content-type`, `user-agent`, `connection` and the other connection-level headers. */
+/** `grpc-` headers that applications set themselves: a server's retry pushback (gRFC A6) travels in its trailing metadata. */
+const APPLICATION_GRPC_KEYS = new Set(['grpc-retry-pushback-ms']);
+
+/**
+ * Whether a (lower-case) header name belongs to the protocol rather than to user metadata:
+ * pseudo-headers, `grpc-*` (except `grpc-retry-pushback-ms`, which a server sets to steer client
+ * retries), `te`, `content-type`, `user-agent`, `connection` and the other connection-level headers.
+ */
 export function isReservedHeader(key: string): boolean {
-  return key.startsWith(':') || key.startsWith('grpc-') || RESERVED_KEYS.has(key);
+  return key.startsWith(':') || (key.startsWith('grpc-') && !APPLICATION_GRPC_KEYS.has(key)) || RESERVED_KEYS.has(key);
 }
 
 /** Whether a metadata key names binary values (ends in `-bin`). */

@@ -5,7 +5,7 @@
  * interceptors run once per call, and `retries: false`.
  */
 import { lastValueFrom, of, toArray } from 'rxjs';
-import { GrpcClient, GrpcError, GrpcServer, Status, type GrpcClientOptions, type ServiceConfig } from '../../lib/index.js';
+import { GrpcClient, GrpcError, GrpcServer, Metadata, Status, type GrpcClientOptions, type ServiceConfig } from '../../lib/index.js';
 import { exampleStub } from '../helpers/example-service.js';
 import { FlakyService } from '../helpers/flaky-service.js';
 import { typedExampleStub } from '../helpers/typed-example.js';
@@ -170,6 +170,39 @@ describe('what is not retried', () => {
     const small = flaky.call(1);
     await expect(lastValueFrom(c.stream_stream([R('c')], { metadata: small.metadata }).pipe(toArray()))).resolves.toHaveLength(1);
     expect(flaky.count(small.id)).toBe(2);
+  });
+});
+
+describe('pushback sent by our server', () => {
+  /** A server failing the first attempt of each call UNAVAILABLE with `grpc-retry-pushback-ms: pushback`; it records when attempts arrive. */
+  async function pushbackServer(pushback: string) {
+    const arrivals: number[] = [];
+    const pushing = new GrpcServer();
+    pushing.addService(exampleStub, {
+      unary_unary: (request: { value: string }) => {
+        arrivals.push(Date.now());
+        if (arrivals.length === 1) {
+          throw new GrpcError(Status.UNAVAILABLE, 'busy', undefined, new Metadata({ 'grpc-retry-pushback-ms': pushback }));
+        }
+        return { message: request.value, seqno: arrivals.length };
+      },
+    });
+    const pushingPort = await pushing.listen('127.0.0.1:0');
+    const made = new GrpcClient(`127.0.0.1:${pushingPort}`, typedExampleStub, { serviceConfig: retryConfig() });
+    clients.push(made, { close: () => pushing.forceShutdown() });
+    return { client: made, arrivals };
+  }
+
+  it('a GrpcServer trailer grpc-retry-pushback-ms replaces the backoff (300 ms against at most 50 ms)', async () => {
+    const { client: made, arrivals } = await pushbackServer('300');
+    expect(await made.unary_unary(R('p'))).toEqual({ message: 'p', seqno: 2 });
+    expect(arrivals[1] - arrivals[0]).toBeGreaterThanOrEqual(290);
+  });
+
+  it('a negative pushback from a GrpcServer stops the retries', async () => {
+    const { client: made, arrivals } = await pushbackServer('-1');
+    expect((await failure(made.unary_unary(R('p')))).code).toBe(Status.UNAVAILABLE);
+    expect(arrivals).toHaveLength(1);
   });
 });
 

@@ -263,7 +263,7 @@ describe('Metadata keys and values', () => {
     for (const key of [':status', 'grpc-foo', 'te', 'content-type', 'content-length', 'user-agent', 'connection', 'keep-alive', 'upgrade']) {
       expect(isReservedHeader(key)).toBe(true);
     }
-    for (const key of ['x-grpc-foo', 'authorization', 'grpc', 'tea', 'user-agent-x']) expect(isReservedHeader(key)).toBe(false);
+    for (const key of ['x-grpc-foo', 'authorization', 'grpc', 'tea', 'user-agent-x', 'grpc-retry-pushback-ms']) expect(isReservedHeader(key)).toBe(false);
   });
 
   it('requires Buffers for -bin keys and printable ASCII strings for others, naming the key', () => {
