@@ -10,30 +10,10 @@ import { grpcJsExampleImplementation, startGrpcJsServer } from '../helpers/grpc-
 import { deferred, type Deferred } from '../helpers/harness.js';
 import { replyFrame, startRawServer, type RawServer } from '../helpers/http2-server.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
+import { grpcTimeoutMs as timeoutMs, timedFailure } from '../helpers/call-failures.js';
 
 const CANCEL = 8;
 const REQUEST = { value: 'A', multiplier: 1 };
-
-/** Milliseconds in a `grpc-timeout` value. */
-function timeoutMs(value: string): number {
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (match === null) throw new Error(`Malformed grpc-timeout ${value}`);
-  const unit = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[match[2] as 'H'];
-  return Number(match[1]) * unit;
-}
-
-/** Awaits a call's failure and returns it with the time it took. */
-async function timedFailure(run: () => Promise<unknown>): Promise<{ error: GrpcError; elapsed: number }> {
-  const started = performance.now();
-  const error = await run().then(
-    () => {
-      throw new Error('the call succeeded');
-    },
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(GrpcError);
-  return { error: error as GrpcError, elapsed: performance.now() - started };
-}
 
 describe('deadlines enforced by the client against a server that never answers', () => {
   let raw: RawServer;
