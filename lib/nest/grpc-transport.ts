@@ -8,7 +8,7 @@ import { catchError, from, isObservable, mergeMap, of } from 'rxjs';
 import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
-import type { CallHandler } from '../server/server-call.js';
+import type { CallHandler } from '../server/call-init.js';
 import { camelCase } from '../protocol/method-name.js';
 import { parseListenTarget, peerAddress } from '../server/addresses.js';
 import type { GrpcBinding } from './grpc-implementing.js';

@@ -1,6 +1,6 @@
 /** Finding the function that implements an RPC on a user's implementation object. */
 import { camelCase } from '../protocol/method-name.js';
-import type { CallHandler } from './server-call.js';
+import type { CallHandler } from './call-init.js';
 
 /**
  * The handler for RPC `name` on `implementation`: its method named exactly so, or its camelCase

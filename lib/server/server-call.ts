@@ -4,77 +4,34 @@
  * cancellation and shutdown.
  */
 import http2 from 'node:http2';
-import type { PeerCertificate } from 'node:tls';
 import type { Encoding } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
-import { type CallStatus, responseHeaders, sendableTrailers, trailers, trailersOnly } from '../protocol/headers.js';
+import { type CallStatus, trailers } from '../protocol/headers.js';
 import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
-import type { MethodDescriptor } from '../protocol/stub.js';
 import { CallCancellation } from '../transport/call-cancellation.js';
 import { DeadlineTimer } from '../transport/deadline.js';
-import { isMarkedUncompressed } from '../transport/message-flags.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
-import { endWithMessage, MessageWriter, serializeMessage } from '../transport/message-writer.js';
 import { streamValues, type ValueSink } from '../transport/value-pump.js';
 import { runInCallScope } from './call-scope.js';
-import { type ErrorMapper, UNEXPECTED_ERROR_MESSAGE } from './error-mapping.js';
-import type { ExpiryQueue } from './expiry-queue.js';
+import { CallResponse } from './call-response.js';
+import { UNEXPECTED_ERROR_MESSAGE } from './error-mapping.js';
+import type { CallInit, CallSettings } from './call-init.js';
 import { type CallControl, GrpcContext, trailingMetadataOf } from './grpc-context.js';
 import { deliverSingle } from './handler-result.js';
 import { deferToNextTurn } from './next-turn.js';
 import { onAdmittedStreamClose } from './server-connection.js';
 
-/** A handler as the server calls it: the request (or the request stream) and the context. */
-export type CallHandler = (request: any, context: GrpcContext) => unknown;
-
-/** Server-wide settings a call needs. */
-export interface CallSettings {
-  maxReceiveMessageSize: number;
-  maxSendMessageSize: number;
-  /** The response encoding used when the client accepts it and the handler chose none. */
-  defaultCompression: Encoding;
-  /** Bytes an Observable-producing handler may get ahead of the peer before the call fails RESOURCE_EXHAUSTED. */
-  maxBufferedResponseBytes: number;
-  /** Where unary-request calls wait for their request message and half-close (`requestMessageTimeoutMs`), failing DEADLINE_EXCEEDED when it runs out. */
-  requestTimeouts: ExpiryQueue<ServerCall>;
-  errors: ErrorMapper;
-}
-
-/** What the server learned from the request headers. */
-export interface CallInit {
-  /** A stream its ServerConnection admitted. */
-  stream: http2.ServerHttp2Stream;
-  method: MethodDescriptor;
-  handler: CallHandler;
-  /** The request's raw header list, from which the metadata is read when first asked for. */
-  rawHeaders: readonly string[];
-  requestEncoding: Encoding;
-  acceptedEncodings: ReadonlySet<string>;
-  /** The deadline as `Date.now()` milliseconds, if the client set one. */
-  deadlineAt: number | undefined;
-  peer: string;
-  peerCertificate: PeerCertificate | undefined;
-  /** Told whenever the call sends response headers, a message or its status. */
-  connection: { noteResponse(): void };
-}
-
-/** Where the response side of a call stands. */
-enum ResponseState {
-  /** Nothing sent yet: an error can still go as a trailers-only response. */
-  Pending,
-  /** Response headers sent; messages may follow. */
-  HeadersSent,
+/** Where a call stands. */
+enum CallState {
+  /** Reading the request, running the handler or sending the response (see CallResponse for how far). */
+  Running,
   /** The status was sent, or the stream was reset. */
   Closed,
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
-
-/** Response headers go with a trailer block to follow; no `date` header (gRPC has no use for it). */
-const RESPOND_OPTIONS: http2.ServerStreamResponseOptions = Object.freeze({ waitForTrailers: true, sendDate: false });
-const TRAILERS_ONLY_OPTIONS: http2.ServerStreamResponseOptions = Object.freeze({ endStream: true, sendDate: false });
 
 const NO_DETAILS: readonly never[] = Object.freeze([]);
 /** The trailing metadata of a call whose handler set none; never handed to user code. */
@@ -90,21 +47,17 @@ function invoke(call: ServerCall, request: unknown): void {
  * whatever the outcome. For a unary request it is the request's MessageSink.
  */
 export class ServerCall implements CallControl, MessageSink<unknown> {
-  private state = ResponseState.Pending;
+  private state = CallState.Running;
   private readonly abort = new CallCancellation();
   private readonly context: GrpcContext;
   private readonly deadline: DeadlineTimer | undefined;
-  private responseEncoding: Encoding;
-  private compressMessages = true;
-  private writer: MessageWriter<unknown> | undefined;
+  private readonly response: CallResponse;
   private readonly stream: http2.ServerHttp2Stream;
   private reader: MessageReader<unknown> | undefined;
   private onData: ((chunk: Buffer) => void) | undefined;
   /** How many request messages a unary-request call received, and the first one. */
   private requestCount = 0;
   private request: unknown = undefined;
-  /** The trailers to send once node:http2 asks for them. */
-  private pendingTrailers: Readonly<http2.OutgoingHttpHeaders> | undefined;
 
   constructor(
     private readonly init: CallInit,
@@ -112,7 +65,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     private readonly onClose: (call: ServerCall) => void,
   ) {
     this.stream = init.stream;
-    this.responseEncoding = this.acceptable(settings.defaultCompression);
+    this.response = new CallResponse(init, settings);
     this.context = new GrpcContext({
       rawHeaders: init.rawHeaders,
       path: init.method.path,
@@ -134,9 +87,9 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     return this.init.acceptedEncodings;
   }
 
-  /** Whether the response headers went out. */
+  /** Whether the response headers went out (or can no longer go out). */
   get headersSent(): boolean {
-    return this.state !== ResponseState.Pending;
+    return this.state === CallState.Closed || this.response.headersSent;
   }
 
   /**
@@ -144,7 +97,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
    * first (it must arrive whole within `requestMessageTimeoutMs`).
    */
   start(): void {
-    if (this.state === ResponseState.Closed) return;
+    if (this.state === CallState.Closed) return;
     if (this.init.method.requestStream) {
       runInCallScope(this.context, invoke, this, this.requestStream().stream);
       return;
@@ -155,22 +108,22 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
 
   /** Ends the call from outside (shutdown): the handler's signal aborts and the stream is reset. */
   cancel(reason: GrpcError): void {
-    if (this.state === ResponseState.Closed) return;
+    if (this.state === CallState.Closed) return;
     this.close();
     this.abort.abort(reason);
     if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
   }
 
   sendInitialMetadata(metadata: Metadata): void {
-    this.sendHeaders(metadata);
+    if (this.state !== CallState.Closed) this.response.sendHeaders(metadata);
   }
 
   setResponseEncoding(encoding: Encoding): void {
-    this.responseEncoding = this.acceptable(encoding);
+    this.response.setEncoding(encoding);
   }
 
   setMessageCompression(enabled: boolean): void {
-    this.compressMessages = enabled;
+    this.response.setMessageCompression(enabled);
   }
 
   /** MessageSink of a unary request: anything but exactly one message is UNIMPLEMENTED. */
@@ -182,7 +135,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
   /** MessageSink of a unary request: its end, after which the handler runs. */
   end(): void {
     if (this.requestCount === 0) this.fail(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received none'));
-    else if (this.requestCount === 1 && this.state !== ResponseState.Closed) {
+    else if (this.requestCount === 1 && this.state !== CallState.Closed) {
       this.settings.requestTimeouts.delete(this);
       runInCallScope(this.context, invoke, this, this.request);
     }
@@ -228,10 +181,6 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     }
   }
 
-  private acceptable(encoding: Encoding): Encoding {
-    return this.init.acceptedEncodings.has(encoding) ? encoding : 'identity';
-  }
-
   private readRequests(sink: MessageSink<unknown>): void {
     const reader = new MessageReader<unknown>(
       {
@@ -273,17 +222,11 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
 
   /** Sends the single response and the status the context holds. */
   private respond(value: unknown): void {
-    if (this.state === ResponseState.Closed) return;
-    const message = value ?? {};
+    if (this.state === CallState.Closed) return;
     try {
-      if (this.responseEncoding !== 'identity' && this.compressMessages && !isMarkedUncompressed(message)) {
-        this.writeMessage(message);
-        this.complete();
-        return;
-      }
-      const bytes = serializeMessage(message, this.init.method.serializeResponse, this.settings.maxSendMessageSize, 'response');
-      this.sendHeaders(undefined);
-      this.finish(this.contextStatus(), bytes);
+      const bytes = this.response.writeSingle(value ?? {});
+      if (bytes === undefined) this.complete();
+      else this.finish(this.contextStatus(), bytes);
     } catch (error) {
       this.fail(error);
     }
@@ -291,8 +234,8 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
 
   /** Ends a call whose messages were all written with the status the context holds, once compression is done. */
   private complete(): void {
-    if (this.writer?.hasPending) {
-      this.writer.flushed().then(
+    if (this.response.hasPending) {
+      this.response.flushed().then(
         () => this.finishWithContextStatus(),
         (error: unknown) => this.fail(error),
       );
@@ -318,50 +261,26 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     };
   }
 
-  /** Writes one response message, sending the headers first; the writer is made then, with the encoding chosen by that time. */
-  private writeMessage(value: unknown): void {
-    if (this.state === ResponseState.Closed) throw this.abort.reason ?? new GrpcError(Status.CANCELLED, 'Call ended');
-    if (this.state === ResponseState.Pending) this.sendHeaders(undefined);
-    this.writer ??= new MessageWriter(this.stream, {
-      serialize: this.init.method.serializeResponse,
-      encoding: this.responseEncoding,
-      maxMessageSize: this.settings.maxSendMessageSize,
-      kind: 'response',
-    });
-    this.writer.write(value, this.compressMessages);
-    this.init.connection.noteResponse();
-  }
-
+  /** Where a streamed response goes: the response's writer, closed to the handler once the call is over. */
   private valueSink(): ValueSink<unknown> {
-    const limit = this.settings.maxBufferedResponseBytes;
+    const { response, abort } = this;
     const call = this;
     return {
-      write: (value) => this.writeMessage(value),
+      write(value) {
+        if (call.state === CallState.Closed) throw abort.reason ?? new GrpcError(Status.CANCELLED, 'Call ended');
+        response.write(value);
+      },
       get needsDrain() {
-        return call.writer?.needsDrain ?? false;
+        return response.needsDrain;
       },
-      drained: async () => call.writer?.drained(),
-      checkBuffer: () => {
-        if ((call.writer?.bufferedBytes ?? 0) > limit) {
-          throw new GrpcError(
-            Status.RESOURCE_EXHAUSTED,
-            `Response buffer limit exceeded: the handler produced more than ${limit} bytes the client has not yet read`,
-          );
-        }
-      },
+      drained: () => response.drained(),
+      checkBuffer: () => response.checkBuffer(),
     };
-  }
-
-  private sendHeaders(metadata: Metadata | undefined): void {
-    if (this.state !== ResponseState.Pending || this.stream.destroyed || this.stream.closed) return;
-    this.state = ResponseState.HeadersSent;
-    this.init.connection.noteResponse();
-    this.stream.respond(responseHeaders(this.responseEncoding, metadata), RESPOND_OPTIONS);
   }
 
   /** Ends the call with an error status, mapping unexpected errors; the handler's signal aborts. */
   private fail(error: unknown): void {
-    if (this.state === ResponseState.Closed) return;
+    if (this.state === CallState.Closed) return;
     let status: CallStatus;
     try {
       const grpcError = this.settings.errors.toGrpcError(error);
@@ -383,36 +302,15 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
    * wrong kind from untyped code).
    */
   private finish(status: CallStatus, lastMessage?: Uint8Array): void {
-    if (this.state === ResponseState.Closed) return;
-    const previous = this.state;
-    const block = previous === ResponseState.Pending ? trailersOnly(status) : sendableTrailers(status);
+    if (this.state === CallState.Closed) return;
+    const block = this.response.statusBlock(status);
     this.close();
     if (status.code !== Status.OK) this.abort.abort(new GrpcError(status.code, status.message));
-    const stream = this.stream;
-    if (stream.destroyed || stream.closed) return;
-    this.init.connection.noteResponse();
-    if (previous === ResponseState.Pending) {
-      stream.respond(block, TRAILERS_ONLY_OPTIONS);
-      stopPeer(stream);
-      return;
-    }
-    this.pendingTrailers = block;
-    stream.on('wantTrailers', () => this.sendTrailers());
-    if (lastMessage === undefined) stream.end();
-    else endWithMessage(stream, lastMessage);
-  }
-
-  private sendTrailers(): void {
-    const stream = this.stream;
-    if (this.pendingTrailers === undefined || stream.destroyed || stream.closed) return;
-    stream.sendTrailers(this.pendingTrailers);
-    this.pendingTrailers = undefined;
-    // Node submits trailers from a setImmediate; an RST_STREAM sent before that would drop them.
-    if (!stream.readableEnded) setImmediate(stopPeer, stream);
+    this.response.end(block, lastMessage);
   }
 
   private close(): void {
-    this.state = ResponseState.Closed;
+    this.state = CallState.Closed;
     this.deadline?.cancel();
     this.settings.requestTimeouts.delete(this);
     this.discardRequests();
@@ -434,7 +332,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
 
   /** The stream closed (told by the connection), or was reset by the client. */
   streamClosed(): void {
-    if (this.state === ResponseState.Closed) return;
+    if (this.state === CallState.Closed) return;
     const code = this.stream.rstCode;
     this.close();
     const reason =
@@ -443,9 +341,4 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
         : new GrpcError(Status.CANCELLED, `The call was reset with HTTP/2 error ${code}`);
     this.abort.abort(reason);
   }
-}
-
-/** Once the response is complete, a client still sending is asked to stop, without error (RFC 9113 8.1). */
-function stopPeer(stream: http2.ServerHttp2Stream): void {
-  if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
 }
