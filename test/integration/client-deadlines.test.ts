@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { lastValueFrom, toArray } from 'rxjs';
-import { GrpcClient, GrpcError, Status } from '../../lib/index.js';
+import { GrpcClient, Status } from '../../lib/index.js';
 import { grpcJsExampleImplementation, startGrpcJsServer } from '../helpers/grpc-js.js';
 import { deferred, type Deferred } from '../helpers/harness.js';
 import { replyFrame, startRawServer, type RawServer } from '../helpers/http2-server.js';
