@@ -353,7 +353,9 @@ export class GrpcServer {
     this.endDelay?.();
     const reason = new GrpcError(Status.UNAVAILABLE, 'The server was shut down');
     for (const call of [...this.calls]) call.cancel(reason);
-    for (const session of this.sessions) session.destroy();
+    // CANCEL, not Node's default NO_ERROR: a stream whose response is not complete (its trailers
+    // not yet written) must reach the client as cancelled, not as a response missing its status.
+    for (const session of this.sessions) session.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
     this.http2Server?.close();
     this.stopped ??= Promise.resolve();
   }

@@ -11,6 +11,7 @@ import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import { CallCancellation } from '../transport/call-cancellation.js';
 import { DeadlineTimer } from '../transport/deadline.js';
+import { cancelStream } from '../transport/cancel-stream.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
 import { streamValues, type ValueSink } from '../transport/value-pump.js';
@@ -106,12 +107,17 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     this.readRequests(this);
   }
 
-  /** Ends the call from outside (shutdown): the handler's signal aborts and the stream is reset. */
+  /**
+   * Ends the call from outside (forceShutdown): the handler's signal aborts and the stream is reset
+   * with RST_STREAM(CANCEL) alone, which clients report as CANCELLED. Closing it instead would send
+   * END_STREAM first, and destroying the connection without a reset sends RST_STREAM(NO_ERROR):
+   * either way a client could only read a broken response (INTERNAL).
+   */
   cancel(reason: GrpcError): void {
     if (this.state === CallState.Closed) return;
     this.close();
     this.abort.abort(reason);
-    if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+    cancelStream(this.stream);
   }
 
   sendInitialMetadata(metadata: Metadata): void {

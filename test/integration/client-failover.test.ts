@@ -101,9 +101,11 @@ describe.each<ReplicaKind>(['ours', 'grpc-js'])('failover with round_robin behin
       const others = new Set([...first.seen, ...third.seen]);
       // Every failed call was on the killed replica's connection: running in its handler when it was
       // killed, answered but the reply cut off, or sent and never read. None reached another replica
-      // or started after the restart. They fail UNAVAILABLE, CANCELLED (forceShutdown resets its
-      // calls CANCEL), or, with our server only, INTERNAL "ended the stream without a status": a
-      // reply cut off by forceShutdown after its message but before its trailers.
+      // or started after the restart. They fail UNAVAILABLE (the connection was lost) or CANCELLED
+      // (forceShutdown resets the calls it cancels with RST_STREAM(CANCEL), ours as grpc-js's), or,
+      // with our server only, INTERNAL "ended the stream without a status": a response complete but
+      // for its trailers (Node asks for them a turn later) when the connection is destroyed; Node
+      // then ends the stream with END_STREAM before its RST_STREAM(CANCEL).
       const inHandler = failures.filter((failure) => cut.has(failure.id)).length;
       const replyLost = failures.filter((failure) => !cut.has(failure.id) && killed.seen.has(failure.id)).length;
       for (const failure of failures) {
