@@ -1,9 +1,9 @@
 /** README, "The standalone client and server": GrpcClient and GrpcServer without Nest. */
+// #region client
 import { lastValueFrom, toArray } from 'rxjs';
 import { type GrpcContext, GrpcClient, GrpcServer, type MessageStream } from 'nestjs-grpc-transport/core';
 import { type ExampleReply, type ExampleRequest, exampleStub } from './generated/nameko.js';
 
-// #region client
 export async function useClient(target = 'localhost:50051') {
   await using client = new GrpcClient(target, exampleStub); // or 'dns:///name:port', 'unix:///path', [t1, t2]: see Deploying
   const reply = await client.unary_unary({ value: 'A' }, { timeout: 500 }); // typed from the stub
