@@ -292,13 +292,22 @@ describe('a single target going away', () => {
       },
     };
     const first = await startOurServer(0, hang);
+    const firstReply = deferred();
     const client = new GrpcClient(`127.0.0.1:${first.port}`, exampleStub, { backoff: { initialMs: 50, maxMs: 100 } });
     try {
       const received: number[] = [];
       const failed = new Promise<unknown>((resolve) =>
-        client.unary_stream(REQUEST).subscribe({ next: (reply) => received.push(reply.seqno), error: resolve, complete: () => resolve(undefined) }),
+        client.unary_stream(REQUEST).subscribe({
+          next: (reply) => {
+            received.push(reply.seqno);
+            firstReply.resolve();
+          },
+          error: resolve,
+          complete: () => resolve(undefined),
+        }),
       );
-      await streaming.promise;
+      // Killed once the first reply has arrived: forceShutdown drops what it had not sent yet.
+      await Promise.all([streaming.promise, firstReply.promise]);
       first.server.forceShutdown();
       const error = await failed;
       expect(error).toBeInstanceOf(GrpcError);
