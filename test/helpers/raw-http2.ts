@@ -4,7 +4,9 @@
  * the RST_STREAM code, and parses gRPC envelopes independently of lib/protocol.
  */
 import http2 from 'node:http2';
+import path from 'node:path';
 import zlib from 'node:zlib';
+import protobuf from 'protobufjs';
 
 /** Everything that came back on one stream. */
 export interface RawResponse {
@@ -58,6 +60,13 @@ export function frame(payload: Uint8Array, compressed = false, declaredLength = 
   out.writeUInt32BE(declaredLength, 1);
   out.set(payload, 5);
   return out;
+}
+
+const ExampleRequestType = protobuf.loadSync(path.resolve('protos/example.proto')).lookupType('nameko.ExampleRequest');
+
+/** One framed, uncompressed `nameko.ExampleRequest` with this `value`, encoded with protobufjs (not lib/). */
+export function exampleRequestFrame(value: string): Buffer {
+  return frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 }
 
 /** A call in progress: the stream (write more, end it, cancel it) and the response it will collect. */

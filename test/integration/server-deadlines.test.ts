@@ -1,16 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { Observable } from 'rxjs';
 import { GrpcContext, GrpcError, Status } from '../../lib/index.js';
 import { type ExampleRequest, exampleImplementation } from '../helpers/example-service.js';
 import { collect, grpcJsUnary } from '../helpers/grpc-js.js';
 import { deferred, expectHealthy, Harness, whenAborted } from '../helpers/harness.js';
-import { frame, grpcHeaders, grpcMessage, grpcStatus, isTrailersOnly, parseMessages, rawCall, startRaw } from '../helpers/raw-http2.js';
+import { grpcHeaders, grpcMessage, grpcStatus, isTrailersOnly, parseMessages, rawCall, startRaw, exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 function codeOf(reason: unknown): Status | undefined {
   return reason instanceof GrpcError ? reason.code : undefined;

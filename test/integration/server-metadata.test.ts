@@ -1,16 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { from } from 'rxjs';
 import { GrpcContext, GrpcError, Metadata, Status } from '../../lib/index.js';
 import { type ExampleRequest, exampleImplementation } from '../helpers/example-service.js';
 import { collect, grpcJsUnary } from '../helpers/grpc-js.js';
 import { deferred, Harness } from '../helpers/harness.js';
-import { frame, grpcHeaders, grpcStatus, isTrailersOnly, rawCall, rawValues } from '../helpers/raw-http2.js';
+import { grpcHeaders, grpcStatus, isTrailersOnly, rawCall, rawValues, exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 

@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import protobuf from 'protobufjs';
 import { Observable } from 'rxjs';
 import { GrpcClient, type GrpcContext, GrpcError, type MessageStream, Status } from '../../lib/index.js';
 import type { ExampleRequest } from '../helpers/example-service.js';
@@ -17,11 +16,8 @@ import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
 import { collect } from '../helpers/grpc-js.js';
 import { dataFrame, FrameType, grpcRequestBlock, headersFrame, RawPeer } from '../helpers/h2-frames.js';
 import { deferred, Harness } from '../helpers/harness.js';
-import { frame } from '../helpers/raw-http2.js';
+import { exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 const codeOf = (reason: unknown) => (reason instanceof GrpcError ? reason.code : reason);
 

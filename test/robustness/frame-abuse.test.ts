@@ -4,8 +4,6 @@
  * abuse, SETTINGS floods, too many header fields. Each must close the offending connection or
  * stream, leave other connections (and a call in flight on one) unharmed, and keep memory bounded.
  */
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { type GrpcContext, Status } from '../../lib/index.js';
 import { type ExampleRequest, exampleImplementation } from '../helpers/example-service.js';
 import {
@@ -23,11 +21,8 @@ import {
 } from '../helpers/h2-frames.js';
 import { deferred, type ExampleClient, expectHealthy, Harness, whenAborted } from '../helpers/harness.js';
 import { rssMiB } from '../helpers/memory.js';
-import { frame, grpcHeaders, grpcStatus, rawCall, type RawResponse } from '../helpers/raw-http2.js';
+import { grpcHeaders, grpcStatus, rawCall, type RawResponse, exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 const HOLD = '/nameko.example/unary_stream';
 

@@ -6,18 +6,13 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { GrpcClient, type GrpcContext, GrpcError, Status } from '../../lib/index.js';
 import { type ExampleRequest, exampleImplementation, exampleStub } from '../helpers/example-service.js';
 import { dataFrame, ErrorCode, FrameType, grpcRequestBlock, headersFrame, RawPeer, startRawH2Server } from '../helpers/h2-frames.js';
 import { deferred, expectHealthy, Harness, whenAborted } from '../helpers/harness.js';
 import { replyFrame, startRawServer } from '../helpers/http2-server.js';
-import { connectRaw, frame, grpcHeaders, grpcMessage, grpcStatus, isTrailersOnly, rawCall, startRaw } from '../helpers/raw-http2.js';
+import { connectRaw, grpcHeaders, grpcMessage, grpcStatus, isTrailersOnly, rawCall, startRaw, exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 /** Resolves with the session's first GOAWAY: code and debug data. */
 function goawayOf(session: http2.ClientHttp2Session): Promise<{ code: number; debug: string }> {

@@ -6,17 +6,12 @@
  * reading client; this checks memory against a client that stops reading.)
  */
 import http2 from 'node:http2';
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { Observable } from 'rxjs';
 import { type GrpcContext, GrpcError, Status } from '../../lib/index.js';
 import { deferred, Harness, whenAborted } from '../helpers/harness.js';
 import { rssMiB } from '../helpers/memory.js';
-import { connectRaw, frame, grpcHeaders, grpcStatus, parseMessages, startRaw } from '../helpers/raw-http2.js';
+import { connectRaw, grpcHeaders, grpcStatus, parseMessages, startRaw, exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 const MiB = 1024 * 1024;
 /** 1024 messages of 1 MiB: 1 GiB if the client read it all. */

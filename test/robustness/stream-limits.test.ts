@@ -3,8 +3,6 @@
  * (an excess stream refused alone; streams of finished calls not counted), HPACK amplification,
  * Rapid Reset (CVE-2023-44487) and PING floods (keepalive enforcement).
  */
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { GrpcClient, type GrpcContext, type MessageStream, Status } from '../../lib/index.js';
 import { type ExampleRequest, exampleImplementation, exampleStub } from '../helpers/example-service.js';
 import {
@@ -21,11 +19,8 @@ import {
 } from '../helpers/h2-frames.js';
 import { deferred, expectHealthy, Harness, whenAborted } from '../helpers/harness.js';
 import { rssMiB } from '../helpers/memory.js';
-import { frame, grpcHeaders, grpcStatus, rawCall } from '../helpers/raw-http2.js';
+import { grpcHeaders, grpcStatus, rawCall, exampleRequestFrame as request } from '../helpers/raw-http2.js';
 
-const root = protobuf.loadSync(path.resolve('protos/example.proto'));
-const ExampleRequestType = root.lookupType('nameko.ExampleRequest');
-const request = (value: string) => frame(ExampleRequestType.encode(ExampleRequestType.fromObject({ value })).finish());
 
 const HOLD = '/nameko.example/unary_stream';
 const UNARY = '/nameko.example/unary_unary';
