@@ -14,20 +14,11 @@ import { deferred } from '../helpers/harness.js';
 import { replyFrame, startRawServer, type RawServer } from '../helpers/http2-server.js';
 import { frame } from '../helpers/raw-http2.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
+import { failure } from '../helpers/call-failures.js';
 
 const REQUEST = { value: 'A', multiplier: 1 };
 const NON_ASCII = 'Fehler: ünïcödé ✓ 日本語 100% %41 "quoted"\ttab';
 const BAD_REQUEST = { typeUrl: 'type.googleapis.com/google.rpc.BadRequest', value: Uint8Array.from([10, 5, 10, 3, 102, 111, 111]) };
-
-/** The GrpcError a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<GrpcError> {
-  const error = await promise.then(
-    () => new Error('the call succeeded'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GrpcError);
-  return error as GrpcError;
-}
 
 describe('errors from a grpc-js server', () => {
   let server: grpc.Server;

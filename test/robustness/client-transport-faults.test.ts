@@ -7,21 +7,13 @@
  * RST_STREAM code.
  */
 import type http2 from 'node:http2';
-import { GrpcClient, type GrpcContext, GrpcError, Status } from '../../lib/index.js';
+import { GrpcClient, type GrpcContext, Status } from '../../lib/index.js';
 import { Harness } from '../helpers/harness.js';
 import { replyFrame, type RawServer, startRawServer } from '../helpers/http2-server.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
+import { failure } from '../helpers/call-failures.js';
 
 const REQUEST = { value: 'A', multiplier: 1 };
-
-async function failure(promise: Promise<unknown>): Promise<GrpcError> {
-  const error = await promise.then(
-    () => new Error('the call succeeded'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GrpcError);
-  return error as GrpcError;
-}
 
 /** 200 headers, then `data`, then `trailers`. */
 function respond(stream: http2.ServerHttp2Stream, data: Buffer[], trailers: http2.OutgoingHttpHeaders, headers: http2.OutgoingHttpHeaders = {}): void {
