@@ -36,6 +36,20 @@ async function startOurServer(port = 0, implementation: object = exampleImplemen
   return { server, port: await server.listen(`127.0.0.1:${port}`) };
 }
 
+/** The example service with a unary_stream that sends one reply, resolves `streaming`, and holds the call open until it is cancelled. */
+function holdingStream(streaming: Deferred<void>): object {
+  return {
+    ...exampleImplementation,
+    unary_stream(request: { value: string }, context: { signal: AbortSignal }) {
+      return (async function* () {
+        yield { message: request.value, seqno: 1 };
+        streaming.resolve();
+        await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
+      })();
+    },
+  };
+}
+
 describe('lazy connection and connect()', () => {
   let raw: RawServer;
 
@@ -281,16 +295,7 @@ describe('a single target going away', () => {
 
   it('a server killed mid-stream fails the call UNAVAILABLE; a server restarted on the port serves the next call', async () => {
     const streaming = deferred();
-    const hang = {
-      ...exampleImplementation,
-      unary_stream(request: { value: string }, context: { signal: AbortSignal }) {
-        return (async function* () {
-          yield { message: request.value, seqno: 1 };
-          streaming.resolve();
-          await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
-        })();
-      },
-    };
+    const hang = holdingStream(streaming);
     const first = await startOurServer(0, hang);
     const firstReply = deferred();
     const client = new GrpcClient(`127.0.0.1:${first.port}`, exampleStub, { backoff: { initialMs: 50, maxMs: 100 } });
@@ -470,16 +475,7 @@ async function startProxy(port: number): Promise<{ port: number; freeze(): void;
 describe('a connection that stops answering', () => {
   it('keepalive: an unanswered PING fails the call in flight UNAVAILABLE after keepaliveTimeoutMs', async () => {
     const streaming = deferred();
-    const { server, port } = await startOurServer(0, {
-      ...exampleImplementation,
-      unary_stream(request: { value: string }, context: { signal: AbortSignal }) {
-        return (async function* () {
-          yield { message: request.value, seqno: 1 };
-          streaming.resolve();
-          await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
-        })();
-      },
-    });
+    const { server, port } = await startOurServer(0, holdingStream(streaming));
     const proxy = await startProxy(port);
     const client = new GrpcClient(`127.0.0.1:${proxy.port}`, exampleStub, { keepaliveTimeMs: 50, keepaliveTimeoutMs: 200 });
     try {
