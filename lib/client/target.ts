@@ -5,6 +5,7 @@
  * `unix-abstract:name`. The port defaults to 443.
  */
 import net from 'node:net';
+import { joinHostPort } from '../protocol/host-port.js';
 
 /** One address to connect to: an IP address (or host) and port, or a unix socket path (`\0`-prefixed for the abstract namespace). */
 export type Address = { host: string; port: number } | { path: string };
@@ -46,11 +47,6 @@ export type Target = StaticTarget | DnsTarget;
 const DEFAULT_PORT = 443;
 const DEFAULT_DNS_PORT = 53;
 const HOST_PORT = /^(?:\[([^\][\s]+)\]|([A-Za-z0-9_.-]+))(?::(\d{1,5}))?$/;
-
-/** `host:port` as it appears in an authority or a URL: IPv6 addresses in brackets. */
-export function joinHostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
 
 /** An address as people write it: `host:port`, `unix:path` or `unix-abstract:name`. Also its identity within a channel. */
 export function formatAddress(address: Address): string {

@@ -1,4 +1,5 @@
 /** Parsing of listen addresses and formatting of peer addresses. */
+import { bracketHost, joinHostPort } from '../protocol/host-port.js';
 
 /** A host and port to bind. */
 export interface ListenAddress {
@@ -45,6 +46,5 @@ export function parseListenTarget(address: string): ListenAddress | UnixListenAd
 /** A peer's address as `host:port`, IPv6 hosts in brackets; `unknown` when the socket is gone. */
 export function peerAddress(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return 'unknown';
-  const shown = host.includes(':') ? `[${host}]` : host;
-  return port === undefined ? shown : `${shown}:${port}`;
+  return port === undefined ? bracketHost(host) : joinHostPort(host, port);
 }
