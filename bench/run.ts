@@ -6,7 +6,9 @@
  *
  * Options: --quick (short windows, one round: under two minutes), --rounds N, --duration MS,
  * --warmup MS, --only id,id (scenarios), --impl name,name, --bare (add the bare node:http2 +
- * protobufjs reference server), --no-pin, --out file.json.
+ * protobufjs reference server), --loadgen frames|http2 (the load generator of the window
+ * scenarios; default frames, which falls back to http2 for requests over 16 KiB), --no-pin,
+ * --out file.json.
  * A run filtered with --only or --impl writes to dist/bench-results.json unless --out is given.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { ClientImpl, LoadJob } from './common/ipc.js';
+import type { ClientImpl, LoadGenerator, LoadJob } from './common/ipc.js';
 import { REPO_ROOT } from './common/paths.js';
 import { detectPinning, type Pinning } from './orchestrator/pinning.js';
 import { REFERENCE_IMPLS, SERVER_IMPLS, type ServerImpl, spawnLoad, startServer } from './orchestrator/processes.js';
@@ -43,6 +45,7 @@ const { values: options } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     bare: { type: 'boolean', default: false },
     out: { type: 'string' },
+    loadgen: { type: 'string', default: 'frames' },
   },
 });
 
@@ -59,7 +62,7 @@ function list(value: string | undefined): string[] | undefined {
 }
 
 /** One measurement: a fresh server (the grpc-js server for client scenarios) and a fresh load process. */
-async function measure(scenario: Scenario, impl: ServerImpl | ClientImpl, round: number, timing: Timing, pinning: Pinning): Promise<RoundResult> {
+async function measure(scenario: Scenario, impl: ServerImpl | ClientImpl, round: number, timing: Timing, pinning: Pinning, loadgen: LoadGenerator): Promise<RoundResult> {
   const client = scenario.kind === 'client' ? (impl as ClientImpl) : undefined;
   const load = spawnLoad(pinning, client !== undefined);
   let server;
@@ -69,7 +72,7 @@ async function measure(scenario: Scenario, impl: ServerImpl | ClientImpl, round:
     load.dispose();
     return { round, problem: `failed to start: ${error instanceof Error ? error.message : String(error)}` };
   }
-  const job: LoadJob = { type: 'job', scenarioId: scenario.id, port: server.port, timing, client };
+  const job: LoadJob = { type: 'job', scenarioId: scenario.id, port: server.port, timing, client, loadgen };
   const timeoutMs = timing.warmupMs + timing.durationMs + 4 * timing.streamCallCapMs + 60_000;
   try {
     const { result, serverCpuPercent, serverWaitPercent } = await load.run(job, server.pid, timeoutMs);
@@ -106,6 +109,8 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`Unknown scenario or implementation: ${unknown.join(', ')}. Scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}; implementations: ${Object.keys(LABELS).join(', ')}`);
   const scenarios = SCENARIOS.filter((scenario) => only === undefined || only.includes(scenario.id));
   const pinning = detectPinning(options['no-pin']);
+  const loadgen = options.loadgen;
+  if (loadgen !== 'frames' && loadgen !== 'http2') throw new Error(`--loadgen must be frames or http2, not ${loadgen}`);
   const meta = {
     date: new Date().toISOString(),
     node: process.version,
@@ -116,8 +121,9 @@ async function main(): Promise<void> {
     mode: options.quick ? ('quick' as const) : ('full' as const),
     timing,
     pinning: pinning.note,
+    loadgen: loadgen === 'frames' ? 'frame-level HTTP/2 client for window scenarios with requests up to 16 KiB, node:http2 for the rest' : 'node:http2 for every scenario',
   };
-  console.log(['nestjs-grpc-transport benchmark', ...headerLines(meta), ''].join('\n'));
+  console.log(['nestjs-grpc-transport benchmark', ...headerLines(meta), `Load generator: ${meta.loadgen}`, ''].join('\n'));
   const reports: ScenarioReport[] = [];
   for (const scenario of scenarios) {
     const servers: ServerImpl[] = [...SERVER_IMPLS, ...REFERENCE_IMPLS.filter((impl) => options.bare || impls?.includes(impl))];
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < timing.rounds; round++) {
       for (const impl of rotate(chosen, round)) {
         const measureStarted = performance.now();
-        const result = await measure(scenario, impl, round, timing, pinning);
+        const result = await measure(scenario, impl, round, timing, pinning, loadgen);
         rounds.get(impl)!.push(result);
         const shown = result.problem ?? `${Math.round(result.result!.rate).toLocaleString('en-US')} ${scenario.unit}`;
         const took = ((performance.now() - measureStarted) / 1000).toFixed(1);

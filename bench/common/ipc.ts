@@ -18,7 +18,15 @@ export interface LoadJob {
   timing: Timing;
   /** For the client benchmark: which client to drive. */
   client?: ClientImpl;
+  /** Which load generator makes window-scenario calls (default 'frames' where it can). */
+  loadgen?: LoadGenerator;
 }
+
+/**
+ * The load generator of window scenarios: the frame-level client over net.Socket ('frames',
+ * for requests that fit one DATA frame) or node:http2 ('http2', every scenario).
+ */
+export type LoadGenerator = 'http2' | 'frames';
 
 /** The clients of the client benchmark. */
 export type ClientImpl = 'grpc-js-client' | 'ours-client';
@@ -52,6 +60,8 @@ export interface LoadResult {
   loadWaitPercent?: number;
   /** The client process's own peak RSS (client benchmark). */
   clientPeakRssBytes?: number;
+  /** Which load generator made the calls (window scenarios). */
+  loadgen?: LoadGenerator;
   /** Things worth reporting (response compression, incomplete streams). */
   notes: string[];
 }

@@ -1,24 +1,52 @@
 /**
- * The neutral load generator, in its own process: a raw node:http2 client (not our GrpcClient)
- * sending pre-encoded requests. It receives one `job` over IPC, checks the server's answers,
- * measures, reports `result` and exits.
+ * The neutral load generator, in its own process: raw HTTP/2 clients (not our GrpcClient)
+ * sending pre-encoded requests, the frame-level client over net.Socket for window scenarios whose
+ * request fits one DATA frame (unless the job asks for node:http2) and node:http2 otherwise. It
+ * receives one `job` over IPC, checks the server's answers (always with node:http2), measures,
+ * reports `result` and exits.
  */
+import type http2 from 'node:http2';
 import { PATHS } from '../common/bench-service.js';
-import type { FromLoad, LoadJob, LoadResult } from '../common/ipc.js';
-import { scenarioById } from '../scenarios.js';
+import type { FromLoad, LoadGenerator, LoadJob, LoadResult } from '../common/ipc.js';
+import { type Scenario, scenarioById } from '../scenarios.js';
 import { connect, disconnect, requestHeaders } from './raw-client.js';
 import { callBody, framedRequest } from './requests.js';
-import { runPingPong, runServerStream, runWindow } from './runners.js';
+import { type PhaseListener, runPingPong, runServerStream, runWindow } from './runners.js';
+import { FrameCalls, Http2Calls, type WindowCalls } from './window-calls.js';
 import { checkAnswers } from './sanity.js';
 
 function send(message: FromLoad): void {
   process.send?.(message);
 }
 
+/** The largest request body the frame-level client sends (one DATA frame at the default maximum frame size). */
+const FRAMES_MAX_BODY = 16_384;
+
+/** The generator of a window scenario: 'frames' unless asked for 'http2' or the request is too large for one DATA frame. */
+function generatorFor(scenario: Scenario, body: Buffer, asked: LoadGenerator | undefined): LoadGenerator {
+  return asked === 'http2' || scenario.kind !== 'window' || body.length > FRAMES_MAX_BODY ? 'http2' : 'frames';
+}
+
+/** Measures a window scenario with the chosen generator (frame-level connections are opened after the answer check). */
+async function window(scenario: Scenario, job: LoadJob, sessions: http2.ClientHttp2Session[], onPhase: PhaseListener): Promise<LoadResult> {
+  const headers = requestHeaders(PATHS[scenario.rpc], job.port, scenario.gzip);
+  const body = callBody(scenario);
+  const loadgen = generatorFor(scenario, body, job.loadgen);
+  const connections = loadgen === 'frames' ? await FrameCalls.connect(job.port, scenario.connections) : [];
+  try {
+    const calls: WindowCalls = loadgen === 'frames' ? new FrameCalls(connections, scenario.streams, headers, body) : new Http2Calls(sessions, scenario.streams, headers, body);
+    return { ...(await runWindow(calls, scenario.messagesPerCall ?? 1, job.timing, onPhase)), loadgen };
+  } finally {
+    for (const connection of connections) connection.destroy();
+  }
+}
+
 async function run(job: LoadJob): Promise<LoadResult> {
   const scenario = scenarioById(job.scenarioId);
   const onPhase = (phase: 'measure' | 'done') => send({ type: 'phase', phase });
-  const sessions = await connect(job.port, scenario.connections);
+  const frames = scenario.kind === 'window' && generatorFor(scenario, callBody(scenario), job.loadgen) === 'frames';
+  // With the frame-level generator, node:http2 makes only the answer check, on one connection.
+  const sessions = await connect(job.port, frames ? 1 : scenario.connections);
   try {
     const check = await checkAnswers(scenario, sessions[0], job.port);
     if (check.problem !== undefined) {
@@ -27,7 +55,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     const headers = requestHeaders(PATHS[scenario.rpc], job.port, scenario.gzip);
     let result: LoadResult;
     if (scenario.kind === 'window') {
-      result = await runWindow(sessions, scenario.streams, headers, callBody(scenario), scenario.messagesPerCall ?? 1, job.timing, onPhase);
+      result = await window(scenario, job, sessions, onPhase);
     } else if (scenario.kind === 'server-stream') {
       const length = scenario.request().multiplier;
       const warmup = callBody(scenario, { value: 's', multiplier: Math.min(length, job.timing.streamWarmupMessages) });

@@ -10,6 +10,7 @@ import type { Timing } from '../scenarios.js';
 import { runQueueWaitMs } from '../common/memory.js';
 import { EnvelopeCounter } from './envelope-counter.js';
 import { Histogram } from './histogram.js';
+import type { CallEnds, WindowCalls } from './window-calls.js';
 
 /** Called when the measured part starts and ends (the parent samples the server's CPU time then). */
 export type PhaseListener = (phase: 'measure' | 'done') => void;
@@ -50,50 +51,24 @@ function fail(failures: Record<string, number>, status: string | undefined): voi
   failures[key] = (failures[key] ?? 0) + 1;
 }
 
-/** The call loop of one window measurement. */
-class WindowLoop {
+/** Counts the calls of one window measurement as they end, by phase. */
+class WindowLoop implements CallEnds {
   phase = Phase.Warmup;
   readonly histogram = new Histogram();
   readonly failures: Record<string, number> = {};
   /** Calls ended OK in the measured window. */
   completed = 0;
   /** Calls ended in any phase, any status. */
-  ended = 0;
+  finished = 0;
 
-  constructor(
-    private readonly headers: http2.OutgoingHttpHeaders,
-    private readonly body: Buffer,
-  ) {}
-
-  issue(session: http2.ClientHttp2Session): void {
-    if (session.destroyed || session.closed) return;
-    const started = performance.now();
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = session.request(this.headers);
-    } catch {
-      return;
+  ended(startedMs: number, status: string | undefined): boolean {
+    this.finished++;
+    if (this.phase === Phase.Measure) {
+      this.histogram.recordMs(performance.now() - startedMs);
+      if (status === '0') this.completed++;
+      else fail(this.failures, status);
     }
-    let status: string | undefined;
-    stream.on('response', (headers) => {
-      const trailersOnly = headers['grpc-status'];
-      if (trailersOnly !== undefined) status = String(trailersOnly);
-    });
-    stream.on('data', noop);
-    stream.on('trailers', (trailers) => {
-      status = String(trailers['grpc-status']);
-    });
-    stream.on('error', noop);
-    stream.on('close', () => {
-      this.ended++;
-      if (this.phase === Phase.Measure) {
-        this.histogram.recordMs(performance.now() - started);
-        if (status === '0') this.completed++;
-        else fail(this.failures, status);
-      }
-      if (this.phase !== Phase.Stopping) this.issue(session);
-    });
-    stream.end(this.body);
+    return this.phase !== Phase.Stopping;
   }
 }
 
@@ -111,28 +86,20 @@ async function waitFor(minMs: number, maxMs: number, enough: () => boolean): Pro
 }
 
 /**
- * Unary-response calls back to back on `streams` slots per session, each writing `body`; counts
+ * Unary-response calls back to back on every slot of `calls` (node:http2 or frame-level); counts
  * calls that end OK within the measured window. With many calls in flight a call can outlast the
  * nominal times, so the warm-up lasts until every slot has completed a call and the window until
  * as many calls as there are slots completed in it (each at most 5× its nominal length or 3 s;
  * the report notes a cut). Calls still in flight at the end are abandoned (the connections are
  * reset). `unitsPerCall` converts calls to the rate's unit.
  */
-export async function runWindow(
-  sessions: http2.ClientHttp2Session[],
-  streams: number,
-  headers: http2.OutgoingHttpHeaders,
-  body: Buffer,
-  unitsPerCall: number,
-  timing: Timing,
-  onPhase: PhaseListener,
-): Promise<LoadResult> {
+export async function runWindow(calls: WindowCalls, unitsPerCall: number, timing: Timing, onPhase: PhaseListener): Promise<LoadResult> {
   const notes: string[] = [];
-  const slots = sessions.length * streams;
-  const loop = new WindowLoop(headers, body);
-  for (const session of sessions) for (let slot = 0; slot < streams; slot++) loop.issue(session);
-  if (!(await waitFor(timing.warmupMs, Math.max(5 * timing.warmupMs, 3000), () => loop.ended >= slots))) {
-    notes.push(`warm-up cut after ${loop.ended} of ${slots} first calls ended`);
+  const slots = calls.slots;
+  const loop = new WindowLoop();
+  calls.start(loop);
+  if (!(await waitFor(timing.warmupMs, Math.max(5 * timing.warmupMs, 3000), () => loop.finished >= slots))) {
+    notes.push(`warm-up cut after ${loop.finished} of ${slots} first calls ended`);
   }
   loop.phase = Phase.Measure;
   onPhase('measure');
