@@ -6,19 +6,61 @@ import http2 from 'node:http2';
 import { GrpcError } from '../protocol/grpc-error.js';
 import type { HeaderBlock } from '../protocol/headers.js';
 import { Status } from '../protocol/status.js';
+import type { CancellationSignal } from '../transport/call-cancellation.js';
 import type { LoadBalancer, LoadBalancingPolicy } from './load-balancer.js';
 import { PickFirst } from './pick-first.js';
 import { NameResolver, type ResolutionSettings } from './resolver.js';
 import { RoundRobin } from './round-robin.js';
-import { ConnectivityState, type ConnectionSettings, Subchannel } from './subchannel.js';
+import { ConnectivityState, type ConnectionSettings, type SlotWaiter, Subchannel } from './subchannel.js';
 import { formatAddress, parseTarget } from './target.js';
 
-/** How a call asks for a stream. */
-export interface PickOptions {
+/** How a call asks for a stream, and hears of the outcome. */
+export interface StreamRequest {
   /** Wait through failed connection attempts instead of failing UNAVAILABLE. */
-  waitForReady: boolean;
-  /** Aborted when the call is cancelled or its deadline passes; its reason is the rejection. */
-  signal: AbortSignal;
+  readonly waitForReady: boolean;
+  /** Aborted when the call is cancelled or its deadline passes; its reason is then the failure. */
+  readonly signal: CancellationSignal;
+  /** The request headers for a stream on the chosen subchannel. */
+  requestHeaders(subchannel: Subchannel): Readonly<HeaderBlock>;
+  /** The stream is open. */
+  opened(stream: http2.ClientHttp2Stream): void;
+  /** No stream: UNAVAILABLE, or the signal's reason. */
+  failed(error: unknown): void;
+}
+
+/**
+ * A stream request to queue on a subchannel until it is Ready with a free slot (it listens for
+ * the abort from construction, so enqueue it right away). A failure of a
+ * subchannel that is not Ready (its connection attempt failed, or it was lost) picks again,
+ * maybe another address; aborting withdraws it.
+ */
+class QueuedRequest implements SlotWaiter {
+  private readonly onAbort = () => {
+    this.subchannel.withdraw(this);
+    this.request.failed(this.request.signal.reason);
+  };
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly subchannel: Subchannel,
+    readonly headers: Readonly<HeaderBlock>,
+    private readonly request: StreamRequest,
+  ) {
+    request.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  opened(stream: http2.ClientHttp2Stream): void {
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    this.request.opened(stream);
+  }
+
+  failed(error: GrpcError): void {
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    // A Ready subchannel that could not start a stream has a problem picking again would not cure.
+    if (this.subchannel.state === ConnectivityState.Ready) this.request.failed(error);
+    // Otherwise pick again once the subchannel has finished changing state.
+    else queueMicrotask(() => this.channel.openStream(this.request));
+  }
 }
 
 /** What a channel needs: how to connect, how to resolve names, and the load-balancing policy. */
@@ -108,20 +150,14 @@ export class Channel {
     for (const watcher of [...this.watchers]) watcher();
   }
 
-  private waitForChange(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        this.watchers.delete(done);
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        this.watchers.delete(done);
-        reject(signal.reason);
-      };
-      this.watchers.add(done);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  /** Runs `watcher` once, at the next change of state (or when the channel closes); returns a function that forgets it. */
+  private onNextChange(watcher: () => void): () => void {
+    const once = () => {
+      this.watchers.delete(once);
+      watcher();
+    };
+    this.watchers.add(once);
+    return () => this.watchers.delete(once);
   }
 
   /** Why no subchannel can be used: the failed attempts and failed resolutions. */
@@ -142,47 +178,48 @@ export class Channel {
     throw this.failure(prefix);
   }
 
-  /** Opens a stream for a call on a chosen connection. Rejects UNAVAILABLE, or with the signal's reason. */
-  async openStream(headers: (subchannel: Subchannel) => HeaderBlock, options: PickOptions): Promise<http2.ClientHttp2Stream> {
-    for (;;) {
-      if (options.signal.aborted) throw options.signal.reason;
-      const subchannel = this.pick(options.waitForReady, 'No connection available');
-      if (subchannel === undefined) {
-        await this.waitForChange(options.signal);
-        continue;
-      }
-      const block = headers(subchannel);
-      const onAbort = () => subchannel.withdraw(block);
-      options.signal.addEventListener('abort', onAbort, { once: true });
-      const opening = subchannel.openStream(block);
-      // A stream opened after the call was abandoned is closed at once.
-      opening.then((stream) => options.signal.aborted && stream.close(http2.constants.NGHTTP2_CANCEL), () => undefined);
-      try {
-        return await Promise.race([opening, this.aborted(options.signal)]);
-      } catch (error) {
-        if (options.signal.aborted) throw options.signal.reason;
-        // A Ready subchannel that could not start a stream has a problem picking again would not cure.
-        if (subchannel.state === ConnectivityState.Ready) throw error;
-        // Otherwise its connection attempt failed or it was lost: pick again (maybe another address).
-      } finally {
-        options.signal.removeEventListener('abort', onAbort);
-      }
+  /**
+   * Opens a stream for a call on a chosen connection: at once when the policy picks a Ready
+   * subchannel with a free slot, else once one is; reports UNAVAILABLE, or the signal's reason.
+   */
+  openStream(request: StreamRequest): void {
+    const signal = request.signal;
+    if (signal.aborted) return request.failed(signal.reason);
+    let subchannel: Subchannel | undefined;
+    try {
+      subchannel = this.pick(request.waitForReady, 'No connection available');
+    } catch (error) {
+      return request.failed(error);
     }
-  }
-
-  private aborted(signal: AbortSignal): Promise<never> {
-    return new Promise((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
+    if (subchannel === undefined) {
+      const onAbort = () => {
+        forget();
+        request.failed(signal.reason);
+      };
+      const forget = this.onNextChange(() => {
+        signal.removeEventListener('abort', onAbort);
+        queueMicrotask(() => this.openStream(request));
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+      return;
+    }
+    const headers = request.requestHeaders(subchannel);
+    let stream: http2.ClientHttp2Stream | undefined;
+    try {
+      stream = subchannel.openNow(headers);
+    } catch (error) {
+      return request.failed(error);
+    }
+    if (stream === undefined) subchannel.enqueue(new QueuedRequest(this, subchannel, headers, request));
+    else request.opened(stream);
   }
 
   /** Resolves names and connects as the policy would for a call; resolves once a subchannel is Ready, rejects UNAVAILABLE when none can be. */
-  async connect(signal: AbortSignal = new AbortController().signal): Promise<void> {
+  async connect(): Promise<void> {
     for (;;) {
       if (this.list.some((subchannel) => subchannel.state === ConnectivityState.Ready)) return;
       this.pick(false, 'Could not connect');
-      await this.waitForChange(signal);
+      await new Promise<void>((resolve) => this.onNextChange(resolve));
     }
   }
 

@@ -3,25 +3,32 @@
  * service config of its method, retries failed attempts as its retry policy allows (gRFC A6),
  * enforces the deadline across every attempt and cancels with RST_STREAM(CANCEL).
  */
+import type http2 from 'node:http2';
 import { isObservable } from 'rxjs';
 import type { Encoding } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
-import { type CallStatus, requestHeaders } from '../protocol/headers.js';
+import type { CallStatus, HeaderBlock } from '../protocol/headers.js';
 import { Metadata } from '../protocol/metadata.js';
 import { Status } from '../protocol/status.js';
 import type { MethodDescriptor } from '../protocol/stub.js';
+import { CallCancellation } from '../transport/call-cancellation.js';
 import { DeadlineTimer } from '../transport/deadline.js';
-import { MessageSource } from '../transport/message-source.js';
-import { MessageWriter } from '../transport/message-writer.js';
+import type { MessageSource } from '../transport/message-source.js';
 import type { StreamResult } from '../transport/value-pump.js';
 import { type AttemptHost, type AttemptOutcome, CallAttempt, statusOf } from './call-attempt.js';
-import type { Channel } from './channel.js';
+import { CallResults } from './call-results.js';
+import type { Channel, StreamRequest } from './channel.js';
 import type { CallInfo, CallOptions, Interceptor } from './client-options.js';
-import { RequestReplay, type RetryBufferPool } from './request-replay.js';
-import { RetryBackoff, waitBeforeRetry } from './retry-policy.js';
+import { RequestReplay, type RequestOptions, type RequestSender, type RetryBufferPool } from './request-replay.js';
+import { RequestHeaderBlocks } from './request-headers.js';
+import { RetryBackoff, type RetryPolicy, waitBeforeRetry } from './retry-policy.js';
 import type { RetryThrottle } from './retry-throttle.js';
 import type { MethodConfig, ParsedServiceConfig } from './service-config.js';
+import type { Subchannel } from './subchannel.js';
 import { subscribeNow } from './subscribe-now.js';
+import { UnaryRequest } from './unary-request.js';
+
+export { errorOf } from './call-results.js';
 
 /** Client-wide settings a call needs. */
 export interface ClientCallSettings {
@@ -46,17 +53,31 @@ export interface ClientCallSettings {
 /** What a request-streaming call sends: an Observable, an AsyncIterable or an Iterable of messages. */
 export type RequestStream<T> = StreamResult<T>;
 
-/** The header that tells the server how many attempts of this call came before (gRFC A6). */
-const PREVIOUS_ATTEMPTS_HEADER = 'grpc-previous-rpc-attempts';
-
 const NO_METHOD_CONFIG: MethodConfig = Object.freeze({});
+
+/** The request header blocks of each client (they carry its `user-agent`). */
+const headerBlocksOfClients = new WeakMap<ClientCallSettings, RequestHeaderBlocks>();
+
+function headerBlocksOf(settings: ClientCallSettings): RequestHeaderBlocks {
+  let blocks = headerBlocksOfClients.get(settings);
+  if (blocks === undefined) {
+    blocks = new RequestHeaderBlocks(settings.userAgent);
+    headerBlocksOfClients.set(settings, blocks);
+  }
+  return blocks;
+}
+
+/** The earlier of two deadlines, either possibly absent. */
+function earlier(at: number | undefined, other: number): number {
+  return at === undefined ? other : Math.min(at, other);
+}
 
 /** The earliest of a call's `timeout`, its `deadline` and the method config's deadline, as `Date.now()` milliseconds. */
 function deadlineOf(options: CallOptions, configDeadline: number | undefined): number | undefined {
-  const candidates: number[] = configDeadline === undefined ? [] : [configDeadline];
-  if (options.timeout !== undefined) candidates.push(Date.now() + options.timeout);
-  if (options.deadline !== undefined) candidates.push(options.deadline instanceof Date ? options.deadline.getTime() : options.deadline);
-  return candidates.length === 0 ? undefined : Math.min(...candidates);
+  let at = configDeadline;
+  if (options.timeout !== undefined) at = earlier(at, Date.now() + options.timeout);
+  if (options.deadline !== undefined) at = earlier(at, options.deadline instanceof Date ? options.deadline.getTime() : options.deadline);
+  return at;
 }
 
 /** The lower of a client limit (-1: none) and a method config's limit (undefined: none). */
@@ -65,43 +86,43 @@ function lowerLimit(client: number, config: number | undefined): number {
   return client < 0 ? config : Math.min(client, config);
 }
 
-/** The error a failed status stands for. */
-export function errorOf(status: CallStatus): GrpcError {
-  return new GrpcError(status.code, status.message, status.details, status.metadata);
-}
-
-/** Why a call's signal aborts when the call ended OK: nothing failed, its listeners just stop. */
+/** Why a call's cancellation aborts when the call has ended: its listeners (a request stream, say) just stop. */
 const CALL_ENDED = new GrpcError(Status.CANCELLED, 'The call has ended');
-
-const unchanged = (bytes: Uint8Array) => bytes;
 
 /**
  * A call in flight. It starts at construction. `status` always resolves (never rejects);
  * `headers` resolves with the initial metadata (empty when the server sent none);
  * `responses` carries the messages of a response-streaming call, `response` the one message
  * of a unary-response call. Nothing of a failed attempt reaches the caller: an attempt that
- * received response headers is the last one.
+ * received response headers is the last one. The call is its attempts' host and its channel's
+ * stream request: it keeps no per-attempt objects besides the attempt itself.
  */
-export class ClientCall<Req, Res> {
-  /** The response messages (response-streaming methods). Unsubscribing or breaking out of iteration cancels the call. */
-  readonly responses: MessageSource<Res>;
-  /** Initial metadata, once the response headers arrive (empty if the call ends without them). */
-  readonly headers: Promise<Metadata>;
-  /** The final status, with the trailing metadata. */
-  readonly status: Promise<CallStatus>;
-  private resolveHeaders!: (metadata: Metadata) => void;
-  private resolveStatus!: (status: CallStatus) => void;
-  private readonly abort = new AbortController();
+export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
+  readonly maxReceiveMessageSize: number;
+  /** Aborted when the call is cancelled, passes its deadline or ends. */
+  readonly signal = new CallCancellation();
+  /** Whether the current attempts wait for a connection rather than fail UNAVAILABLE. */
+  waitForReady = false;
+  private readonly results: CallResults<Res>;
   private readonly config: MethodConfig;
   private readonly configDeadline: number | undefined;
-  private readonly replay: RequestReplay<Req>;
-  private readonly host: AttemptHost<Res>;
+  private readonly requests: RequestSender;
+  private readonly headerBlocks: RequestHeaderBlocks;
   private deadline: DeadlineTimer | undefined;
+  private deadlineAt: number | undefined;
+  private encoding: Encoding;
+  private metadata: Metadata | undefined;
+  private policy: RetryPolicy | undefined;
+  private backoff: RetryBackoff | undefined;
+  private attempts = 0;
+  private transparentRetried = false;
   private current: CallAttempt<Res> | undefined;
   private localError: GrpcError | undefined;
-  private single: { value: Res } | undefined;
   private committed = false;
   private done = false;
+  /** Where the attempts' final status goes when interceptors wait for it (else the call finishes with it). */
+  private settleAttempts: ((status: CallStatus) => void) | undefined;
+  private stopFollowing: (() => void) | undefined;
 
   constructor(
     private readonly settings: ClientCallSettings,
@@ -109,47 +130,58 @@ export class ClientCall<Req, Res> {
     options: CallOptions,
     request: Req | RequestStream<Req>,
   ) {
-    this.headers = new Promise((resolve) => (this.resolveHeaders = resolve));
-    this.status = new Promise((resolve) => (this.resolveStatus = resolve));
-    this.responses = new MessageSource<Res>({
-      pause: () => this.current?.stream.pause(),
-      resume: () => this.current?.stream.resume(),
-      release: () => this.cancel(),
-    });
+    this.encoding = settings.compression;
+    this.headerBlocks = headerBlocksOf(settings);
+    this.results = new CallResults<Res>(
+      method.responseStream
+        ? { pause: () => this.current?.stream.pause(), resume: () => this.current?.stream.resume(), release: () => this.cancel() }
+        : undefined,
+    );
     this.config = settings.serviceConfig?.methodConfig(method.path) ?? NO_METHOD_CONFIG;
     this.configDeadline = this.config.timeoutMs === undefined ? undefined : Date.now() + this.config.timeoutMs;
+    this.maxReceiveMessageSize = lowerLimit(settings.maxReceiveMessageSize, this.config.maxResponseMessageBytes);
     const deadlineAt = deadlineOf(options, this.configDeadline);
     this.armDeadline(deadlineAt);
-    const signal = options.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) this.cancel();
-      else signal.addEventListener('abort', () => this.cancel(), { once: true });
+    this.follow(options.signal);
+    const metadata = options.metadata instanceof Metadata ? options.metadata.clone() : options.metadata === undefined ? undefined : new Metadata(options.metadata);
+    const requestOptions: RequestOptions<Req> = {
+      serialize: method.serializeRequest,
+      maxMessageSize: lowerLimit(settings.maxSendMessageSize, this.config.maxRequestMessageBytes),
+      perCallLimit: settings.retryBufferBytesPerCall,
+      pool: settings.retryBuffer,
+      fail: (error) => this.terminate(error),
+      overflow: () => (this.committed = true),
+    };
+    if (method.requestStream) {
+      // A request Observable is subscribed now: a hot one would otherwise emit into the void while the call connects.
+      const requests = isObservable(request) ? subscribeNow(request, this.signal) : (request as RequestStream<Req>);
+      this.requests = new RequestReplay<Req>(requests, { ...requestOptions, signal: this.signal });
+    } else {
+      this.requests = new UnaryRequest<Req>(request as Req, requestOptions);
     }
-    this.host = this.attemptHost();
-    const metadata = options.metadata instanceof Metadata ? options.metadata.clone() : new Metadata(options.metadata);
-    // A request Observable is subscribed now: a hot one would otherwise emit into the void while the call connects.
-    const requests = method.requestStream && isObservable(request) ? subscribeNow(request, this.abort.signal) : request;
-    this.replay = new RequestReplay<Req>(
-      method.requestStream ? { kind: 'stream', source: requests as RequestStream<Req> } : { kind: 'one', value: requests as Req },
-      {
-        serialize: method.serializeRequest,
-        maxMessageSize: lowerLimit(settings.maxSendMessageSize, this.config.maxRequestMessageBytes),
-        perCallLimit: settings.retryBufferBytesPerCall,
-        pool: settings.retryBuffer,
-        signal: this.abort.signal,
-        fail: (error) => this.terminate(error),
-        overflow: () => (this.committed = true),
-      },
-    );
-    void this.run({ method, metadata, options }, deadlineAt);
+    this.run(options, metadata, deadlineAt);
+  }
+
+  /** Initial metadata, once the response headers arrive (empty if the call ends without them). */
+  get headers(): Promise<Metadata> {
+    return this.results.headers;
+  }
+
+  /** The final status, with the trailing metadata. */
+  get status(): Promise<CallStatus> {
+    return this.results.status;
   }
 
   /** The one response of a unary-response call; rejects with a GrpcError for any other status. */
   get response(): Promise<Res> {
-    return this.status.then((status) => {
-      if (status.code !== Status.OK) throw errorOf(status);
-      return (this.single as { value: Res }).value;
-    });
+    return this.results.response;
+  }
+
+  /** The response messages of a response-streaming call (a TypeError for others). Unsubscribing or breaking out of iteration cancels the call. */
+  get responses(): MessageSource<Res> {
+    const responses = this.results.responses;
+    if (responses === undefined) throw new TypeError(`${this.method.path} does not stream its responses`);
+    return responses;
   }
 
   /** Cancels the call: the server sees RST_STREAM(CANCEL); the status becomes CANCELLED, at once even during a retry's backoff. Idempotent; no effect once the call ended. */
@@ -157,11 +189,25 @@ export class ClientCall<Req, Res> {
     this.terminate(new GrpcError(Status.CANCELLED, message));
   }
 
+  /** The error the call ended with locally (cancelled, deadline, a request that could not be sent), if it has. */
+  get callError(): GrpcError | undefined {
+    return this.localError;
+  }
+
   private terminate(error: GrpcError): void {
     if (this.done || this.localError !== undefined) return;
     this.localError = error;
-    this.abort.abort(error);
+    this.signal.abort(error);
     this.current?.fail(error);
+  }
+
+  /** Cancels the call when the caller's signal aborts (at once if it has), until the call ends. */
+  private follow(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    if (signal.aborted) return this.cancel();
+    const onAbort = () => this.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.stopFollowing = () => signal.removeEventListener('abort', onAbort);
   }
 
   /** (Re)starts the deadline timer for `at`; undefined means no deadline. */
@@ -170,126 +216,120 @@ export class ClientCall<Req, Res> {
     this.deadline = at === undefined ? undefined : new DeadlineTimer(at, () => this.terminate(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')));
   }
 
-  private attemptHost(): AttemptHost<Res> {
-    const call = this;
-    return {
-      method: this.method,
-      maxReceiveMessageSize: lowerLimit(this.settings.maxReceiveMessageSize, this.config.maxResponseMessageBytes),
-      get callError() {
-        return call.localError;
-      },
-      onHeaders: (metadata) => {
-        this.committed = true;
-        this.replay.commit();
-        this.resolveHeaders(metadata);
-      },
-      onMessage: (value) => {
-        if (this.method.responseStream) this.responses.push(value);
-        else this.single = { value };
-      },
+  /** Runs the attempts, through the interceptors if the client has any. */
+  private run(options: CallOptions, metadata: Metadata | undefined, deadlineAt: number | undefined): void {
+    const interceptors = this.settings.interceptors;
+    if (interceptors.length === 0) return this.startAttempts(options, metadata, deadlineAt);
+    const { timeout, deadline } = options;
+    const invoke = (info: CallInfo): Promise<CallStatus> => {
+      // An interceptor that changed timeout or deadline sets a new deadline, counted from now.
+      if (info.options.timeout !== timeout || info.options.deadline !== deadline) {
+        deadlineAt = deadlineOf(info.options, this.configDeadline);
+        this.armDeadline(deadlineAt);
+        if (this.localError !== undefined) return Promise.resolve(statusOf(this.localError));
+      }
+      return new Promise((resolve) => {
+        this.settleAttempts = resolve;
+        this.startAttempts(info.options, info.metadata, deadlineAt);
+      });
     };
+    const chain = interceptors.reduceRight<(info: CallInfo) => Promise<CallStatus>>((next, interceptor) => (info) => interceptor(info, next), invoke);
+    let status: Promise<CallStatus>;
+    try {
+      status = Promise.resolve(chain({ method: this.method, metadata: metadata ?? new Metadata(), options }));
+    } catch (error) {
+      status = Promise.reject(error);
+    }
+    status.then(
+      (final) => this.finish(final),
+      (error: unknown) => this.finish(statusOf(error)),
+    );
   }
 
-  private async run(info: CallInfo, deadlineAt: number | undefined): Promise<void> {
-    const { timeout, deadline } = info.options;
-    const invoke = async (finalInfo: CallInfo): Promise<CallStatus> => {
-      // An interceptor that changed timeout or deadline sets a new deadline, counted from now.
-      if (finalInfo.options.timeout !== timeout || finalInfo.options.deadline !== deadline) {
-        deadlineAt = deadlineOf(finalInfo.options, this.configDeadline);
-        this.armDeadline(deadlineAt);
-        if (this.localError !== undefined) return statusOf(this.localError);
-      }
-      return this.runAttempts(finalInfo, deadlineAt);
-    };
-    const chain = this.settings.interceptors.reduceRight<(info: CallInfo) => Promise<CallStatus>>(
-      (next, interceptor) => (current) => interceptor(current, next),
-      invoke,
-    );
-    let status: CallStatus;
-    try {
-      status = await chain(info);
-    } catch (error) {
-      status = statusOf(error);
-    }
-    this.finish(status);
+  private startAttempts(options: CallOptions, metadata: Metadata | undefined, deadlineAt: number | undefined): void {
+    this.metadata = metadata;
+    this.deadlineAt = deadlineAt;
+    this.encoding = options.compression ?? this.settings.compression;
+    this.waitForReady = options.waitForReady ?? this.config.waitForReady ?? false;
+    this.policy = this.settings.retries ? this.config.retryPolicy : undefined;
+    this.settings.channel.openStream(this);
+  }
+
+  /** The request headers of the next attempt, on the subchannel the channel chose. */
+  requestHeaders(subchannel: Subchannel): Readonly<HeaderBlock> {
+    const timeoutMs = this.deadlineAt === undefined ? undefined : this.deadlineAt - Date.now();
+    return this.headerBlocks.block(subchannel, this.method.path, this.encoding, { timeoutMs, metadata: this.metadata, previousAttempts: this.attempts });
+  }
+
+  /** The attempt's stream is open: it gets the requests (again, for a retry). */
+  opened(stream: http2.ClientHttp2Stream): void {
+    this.current = new CallAttempt(this, stream);
+    this.requests.attach(stream, this.encoding);
+  }
+
+  /** No stream could be had: no connection (UNAVAILABLE), or the call ended while waiting. */
+  failed(error: unknown): void {
+    this.onAttemptEnd({ status: statusOf(this.localError ?? error), unseen: false, pushback: undefined });
+  }
+
+  /** Response headers arrived: the call commits to this attempt. */
+  onHeaders(rawHeaders: string[]): void {
+    this.committed = true;
+    this.requests.commit();
+    this.results.receivedHeaders(rawHeaders);
+  }
+
+  onMessage(value: Res): void {
+    this.results.message(value);
   }
 
   /**
-   * Attempts until one ends the call. A stream the server never saw is sent again at once, once
-   * per call, if its requests are all still kept. Otherwise a failed attempt is retried when the
-   * method has a retry policy, the call is not committed, the status is retryable, attempts
-   * remain, the server's pushback allows it and the throttle has tokens.
+   * An attempt ended: the call ends too, unless the attempt is tried again. A stream the server
+   * never saw is sent again at once, once per call, if its requests are all still kept.
+   * Otherwise a failed attempt is retried when the method has a retry policy, the call is not
+   * committed, the status is retryable, attempts remain, the server's pushback allows it and
+   * the throttle has tokens.
    */
-  private async runAttempts(info: CallInfo, deadlineAt: number | undefined): Promise<CallStatus> {
-    const policy = this.settings.retries ? this.config.retryPolicy : undefined;
-    const backoff = policy === undefined ? undefined : new RetryBackoff(policy);
-    const throttle = this.settings.throttle;
-    let attempts = 0;
-    let transparentRetried = false;
-    for (;;) {
-      const outcome = await this.attempt(info, deadlineAt, attempts);
-      if (this.localError !== undefined) return statusOf(this.localError);
-      if (outcome.unseen && !transparentRetried && this.replay.replayable) {
-        transparentRetried = true;
-        continue;
-      }
-      attempts++;
-      const { status, pushback } = outcome;
-      if (status.code === Status.OK) {
-        throttle?.succeeded();
-        return status;
-      }
-      if (policy === undefined || backoff === undefined || this.committed || !policy.retryableStatusCodes.has(status.code)) return status;
-      throttle?.failed();
-      const allowed = pushback !== 'stop' && attempts < policy.maxAttempts && (throttle?.allowsRetry ?? true) && this.replay.replayable;
-      if (!allowed || !(await waitBeforeRetry(backoff.nextDelayMs(pushback), this.abort.signal))) return this.localError === undefined ? status : statusOf(this.localError);
+  onAttemptEnd(outcome: AttemptOutcome): void {
+    this.requests.detach();
+    if (this.localError !== undefined) return this.endAttempts(statusOf(this.localError));
+    if (outcome.unseen && !this.transparentRetried && this.requests.replayable) {
+      this.transparentRetried = true;
+      return this.settings.channel.openStream(this);
     }
+    this.attempts++;
+    const { status, pushback } = outcome;
+    const throttle = this.settings.throttle;
+    if (status.code === Status.OK) {
+      throttle?.succeeded();
+      return this.endAttempts(status);
+    }
+    const policy = this.policy;
+    if (policy === undefined || this.committed || !policy.retryableStatusCodes.has(status.code)) return this.endAttempts(status);
+    throttle?.failed();
+    const allowed = pushback !== 'stop' && this.attempts < policy.maxAttempts && (throttle?.allowsRetry ?? true) && this.requests.replayable;
+    if (!allowed) return this.endAttempts(status);
+    this.backoff ??= new RetryBackoff(policy);
+    void waitBeforeRetry(this.backoff.nextDelayMs(pushback), this.signal).then((retry) => {
+      if (retry) this.settings.channel.openStream(this);
+      else this.endAttempts(this.localError === undefined ? status : statusOf(this.localError));
+    });
   }
 
-  /** Runs one attempt: opens a stream, sends the requests (again, for a retry) and waits for it to close. */
-  private async attempt(info: CallInfo, deadlineAt: number | undefined, previousAttempts: number): Promise<AttemptOutcome> {
-    const encoding = info.options.compression ?? this.settings.compression;
-    let stream;
-    try {
-      stream = await this.settings.channel.openStream(
-        (subchannel) => {
-          const block = requestHeaders({
-            path: this.method.path,
-            authority: subchannel.authority,
-            scheme: subchannel.scheme,
-            timeoutMs: deadlineAt === undefined ? undefined : deadlineAt - Date.now(),
-            encoding,
-            userAgent: this.settings.userAgent,
-            metadata: info.metadata,
-          });
-          if (previousAttempts > 0) block[PREVIOUS_ATTEMPTS_HEADER] = String(previousAttempts);
-          return block;
-        },
-        { waitForReady: info.options.waitForReady ?? this.config.waitForReady ?? false, signal: this.abort.signal },
-      );
-    } catch (error) {
-      // No stream: no connection could be had (UNAVAILABLE), or the call ended while waiting.
-      return { status: statusOf(this.localError ?? error), unseen: false, pushback: undefined };
-    }
-    const attempt = new CallAttempt(this.host, stream);
-    this.current = attempt;
-    const writer = new MessageWriter<Uint8Array>(stream, { serialize: unchanged, encoding, maxMessageSize: -1, kind: 'request' });
-    this.replay.attach(stream, writer);
-    const outcome = await attempt.outcome;
-    this.replay.detach();
-    return outcome;
+  private endAttempts(status: CallStatus): void {
+    const settle = this.settleAttempts;
+    this.settleAttempts = undefined;
+    if (settle === undefined) this.finish(status);
+    else settle(status);
   }
 
   private finish(status: CallStatus): void {
     if (this.done) return;
     this.done = true;
     this.deadline?.cancel();
-    this.replay.release();
-    // An OK call aborts with a shared reason: building an Error (and its stack) per call is costly.
-    if (!this.abort.signal.aborted) this.abort.abort(status.code === Status.OK ? CALL_ENDED : errorOf(status));
-    this.resolveHeaders(new Metadata());
-    this.resolveStatus(status);
-    if (status.code === Status.OK) this.responses.end();
-    else this.responses.fail(errorOf(status));
+    this.stopFollowing?.();
+    this.requests.release();
+    this.signal.abort(CALL_ENDED);
+    this.results.settle(status);
   }
 }

@@ -3,10 +3,12 @@
  * can send them again on a new stream, within a per-call and a per-client byte budget.
  */
 import type http2 from 'node:http2';
+import type { Encoding } from '../protocol/compression.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { Status } from '../protocol/status.js';
+import type { CancellationSignal } from '../transport/call-cancellation.js';
 import { isMarkedUncompressed } from '../transport/message-flags.js';
-import { type MessageWriter, serializeMessage } from '../transport/message-writer.js';
+import { MessageWriter, serializeMessage } from '../transport/message-writer.js';
 import { streamValues, type StreamResult } from '../transport/value-pump.js';
 
 /** Bytes an Observable of requests may get ahead of the connection before the call fails RESOURCE_EXHAUSTED. */
@@ -40,34 +42,64 @@ interface Frame {
   compressed: boolean;
 }
 
-/** What a call's requests are read with. */
-export interface RequestReplayOptions<Req> {
+/** How a call sends its requests to each of its attempts. */
+export interface RequestSender {
+  /** Whether a new attempt can be given every request sent so far. */
+  readonly replayable: boolean;
+  /** Sends the requests to a new attempt's stream, with this `grpc-encoding`. */
+  attach(stream: http2.ClientHttp2Stream, encoding: Encoding): void;
+  /** The attempt's stream is finished with: requests wait for the next one. */
+  detach(): void;
+  /** The call is committed to its current attempt: nothing more is kept for retries. */
+  commit(): void;
+  /** Frees what is kept (the call has ended). */
+  release(): void;
+}
+
+/** A writer of already serialized requests to an attempt's stream. */
+export function requestWriter(stream: http2.ClientHttp2Stream, encoding: Encoding): MessageWriter<Uint8Array> {
+  return new MessageWriter<Uint8Array>(stream, { serialize: unchanged, encoding, maxMessageSize: -1, kind: 'request' });
+}
+
+const unchanged = (bytes: Uint8Array) => bytes;
+
+/** Half-closes `stream` once `writer` has written every request (compression may finish later); a compression failure goes to `fail`. */
+export function endWhenFlushed(stream: http2.ClientHttp2Stream, writer: MessageWriter<Uint8Array>, fail: (error: GrpcError) => void): void {
+  writer.flushed().then(
+    () => stream.destroyed || stream.end(),
+    (error: GrpcError) => fail(error),
+  );
+}
+
+/** What a call's requests are serialized and kept with. */
+export interface RequestOptions<Req> {
   serialize: (value: Req) => Uint8Array;
   /** The send limit in bytes; -1 for none. */
   maxMessageSize: number;
   /** Bytes this call may keep for retries (`retryBufferBytesPerCall`). */
   perCallLimit: number;
   pool: RetryBufferPool;
-  /** Aborts when the call ends; the request source is then abandoned. */
-  signal: AbortSignal;
-  /** The request source failed, or a request could not be sent: the call must end with this error. */
+  /** A request could not be sent (or, for a stream, the request source failed): the call must end with this error. */
   fail: (error: GrpcError) => void;
   /** The requests outgrew the retry buffer: the call must not be retried after its current (or next) attempt. */
   overflow: () => void;
 }
 
-type Request<Req> = { kind: 'one'; value: Req } | { kind: 'stream'; source: StreamResult<Req> };
+/** What a call's request stream is read with. */
+export interface RequestReplayOptions<Req> extends RequestOptions<Req> {
+  /** Aborts when the call ends; the request source is then abandoned. */
+  signal: CancellationSignal;
+}
 
 /**
- * A call's requests: the one request of a unary-request call, or the request stream, which is
- * read only while an attempt's stream can take more (pull sources) or within 16 MiB of unsent
- * bytes (Observables). Each request is serialized once and written to the attempt attached
- * now; until the call commits, requests are also kept for the next attempt, which gets them
- * all again before any new one. When the kept bytes exceed the per-call limit or the client's
- * pool, the call commits (`overflow`): a request stream's kept requests are dropped once an
- * attempt has them, so only transparent retries of a unary request stay possible.
+ * The request stream of a call, read only while an attempt's stream can take more (pull
+ * sources) or within 16 MiB of unsent bytes (Observables). Each request is serialized once and
+ * written to the attempt attached now; until the call commits, requests are also kept for the
+ * next attempt, which gets them all again before any new one. When the kept bytes exceed the
+ * per-call limit or the client's pool, the call commits (`overflow`) and the kept requests are
+ * dropped once an attempt has them: no later attempt can be made.
  */
-export class RequestReplay<Req> {
+export class RequestReplay<Req> implements RequestSender {
   private kept: Frame[] = [];
   private keptBytes = 0;
   private pooledBytes = 0;
@@ -80,7 +112,7 @@ export class RequestReplay<Req> {
   private waitingForAttempt: (() => void) | undefined;
 
   constructor(
-    private readonly request: Request<Req>,
+    private readonly source: StreamResult<Req>,
     private readonly options: RequestReplayOptions<Req>,
   ) {}
 
@@ -90,7 +122,8 @@ export class RequestReplay<Req> {
   }
 
   /** Sends the requests to a new attempt's stream: the kept ones, then the rest as they come. */
-  attach(stream: http2.ClientHttp2Stream, writer: MessageWriter<Uint8Array>): void {
+  attach(stream: http2.ClientHttp2Stream, encoding: Encoding): void {
+    const writer = requestWriter(stream, encoding);
     this.stream = stream;
     this.writer = writer;
     for (const frame of this.kept) writer.write(frame.bytes, frame.compressed);
@@ -132,25 +165,15 @@ export class RequestReplay<Req> {
     this.pooledBytes = 0;
   }
 
-  /** Drops the kept requests of a request stream (they were written to the attempt): no attempt after it can be given them. */
+  /** Drops the kept requests (they were written to the attempt): no attempt after it can be given them. */
   private dropKept(): void {
-    if (this.request.kind === 'one' || this.kept.length === 0) return;
+    if (this.kept.length === 0) return;
     this.complete = false;
     this.kept = [];
     this.keptBytes = 0;
   }
 
   private read(): void {
-    if (this.request.kind === 'one') {
-      try {
-        this.send(this.request.value);
-      } catch (error) {
-        this.options.fail(error as GrpcError);
-        return;
-      }
-      this.end();
-      return;
-    }
     const replay = this;
     const sink = {
       write: (value: Req) => this.send(value),
@@ -165,7 +188,7 @@ export class RequestReplay<Req> {
         }
       },
     };
-    streamValues(this.request.source, sink, this.options.signal).then(
+    streamValues(this.source, sink, this.options.signal).then(
       () => this.end(),
       (error: unknown) => {
         if (this.options.signal.aborted) return;
@@ -183,7 +206,7 @@ export class RequestReplay<Req> {
   private send(value: Req): void {
     const bytes = serializeMessage(value, this.options.serialize, this.options.maxMessageSize, 'request');
     const frame = { bytes, compressed: !isMarkedUncompressed(value) };
-    if (this.request.kind === 'one' || this.buffering || this.writer === undefined) this.keep(frame);
+    if (this.buffering || this.writer === undefined) this.keep(frame);
     else this.complete = false;
     this.writer?.write(frame.bytes, frame.compressed);
     if (!this.buffering && this.writer !== undefined) this.dropKept();
@@ -210,10 +233,6 @@ export class RequestReplay<Req> {
 
   /** Half-closes the attempt's stream once every request is written (compression may finish later). */
   private endAttempt(): void {
-    const stream = this.stream as http2.ClientHttp2Stream;
-    (this.writer as MessageWriter<Uint8Array>).flushed().then(
-      () => stream.destroyed || stream.end(),
-      (error: GrpcError) => this.options.fail(error),
-    );
+    endWhenFlushed(this.stream as http2.ClientHttp2Stream, this.writer as MessageWriter<Uint8Array>, this.options.fail);
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { Status } from '../protocol/status.js';
 import { clampTimerDelay } from '../protocol/timeout.js';
+import type { CancellationSignal } from '../transport/call-cancellation.js';
 import { arrayField, durationField, fieldError, integerField, numberField, objectField, statusCodeField } from './config-fields.js';
 
 /** The most attempts a retry policy may ask for; a larger `maxAttempts` counts as this (as in every gRPC client). */
@@ -72,7 +73,7 @@ export class RetryBackoff {
 }
 
 /** Waits `ms` (clamped to 2^31-1) before a retry: resolves true, or false at once when `signal` aborts (the call was cancelled or its deadline passed). */
-export function waitBeforeRetry(ms: number, signal: AbortSignal): Promise<boolean> {
+export function waitBeforeRetry(ms: number, signal: CancellationSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(false);
     const onAbort = () => {

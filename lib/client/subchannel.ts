@@ -16,6 +16,9 @@ import { backoffDelayMs } from './backoff.js';
 import type { BackoffOptions, ClientCredentials } from './client-options.js';
 import { type Address, formatAddress, type Target } from './target.js';
 
+/** Every stream is opened with its request side open: the call writes and ends it. */
+const REQUEST_OPTIONS: http2.ClientSessionRequestOptions = Object.freeze({ endStream: false });
+
 const goawayLastStreamIds = new WeakMap<http2.ClientHttp2Session, number>();
 
 /**
@@ -47,10 +50,13 @@ export interface ConnectionSettings {
   backoff: Required<BackoffOptions>;
 }
 
-interface SlotWaiter {
-  headers: HeaderBlock;
-  resolve: (stream: http2.ClientHttp2Stream) => void;
-  reject: (error: GrpcError) => void;
+/** A request for a stream that waits for the connection, or for a free stream slot. */
+export interface SlotWaiter {
+  readonly headers: Readonly<HeaderBlock>;
+  /** The stream was opened. */
+  opened(stream: http2.ClientHttp2Stream): void;
+  /** No stream can be opened here: UNAVAILABLE (the connection attempt failed, the subchannel shut down or Node refused the stream). */
+  failed(error: GrpcError): void;
 }
 
 /**
@@ -66,6 +72,8 @@ export class Subchannel {
   lastError = '';
   /** The address as `host:port` or `unix:path`. */
   readonly name: string;
+  /** The authority to send: the target's (`host:port` of the name, `localhost` for unix sockets), its host replaced by the TLS name override if any. */
+  readonly authority: string;
   private lastSessionError = '';
   private retiring = false;
   private session: http2.ClientHttp2Session | undefined;
@@ -85,19 +93,14 @@ export class Subchannel {
   ) {
     this.keepaliveTimeMs = settings.keepaliveTimeMs;
     this.name = formatAddress(address);
+    const override = settings.credentials?.serverNameOverride;
+    const port = /:(\d+)$/.exec(target.authority)?.[1];
+    this.authority = !override ? target.authority : port === undefined ? override : `${override}:${port}`;
   }
 
   /** The scheme of `:scheme`: https with TLS. */
   get scheme(): 'http' | 'https' {
     return this.settings.credentials ? 'https' : 'http';
-  }
-
-  /** The authority to send: the target's (`host:port` of the name, `localhost` for unix sockets), its host replaced by the TLS name override if any. */
-  get authority(): string {
-    const override = this.settings.credentials?.serverNameOverride;
-    if (!override) return this.target.authority;
-    const port = /:(\d+)$/.exec(this.target.authority)?.[1];
-    return port === undefined ? override : `${override}:${port}`;
   }
 
   private setState(state: ConnectivityState): void {
@@ -176,7 +179,7 @@ export class Subchannel {
     const where = 'host' in this.address && this.target.kind === 'dns' ? `${this.name} (${this.target.text.trim()})` : this.name;
     this.lastError = `Failed to connect to ${where}: ${this.lastSessionError || 'connection closed'}`;
     const error = new GrpcError(Status.UNAVAILABLE, this.lastError);
-    for (const waiter of this.queue.drain()) waiter.reject(error);
+    for (const waiter of this.queue.drain()) waiter.failed(error);
     this.setState(ConnectivityState.TransientFailure);
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
@@ -213,21 +216,29 @@ export class Subchannel {
   }
 
   /**
-   * Opens a stream with these request headers once the connection is Ready and a stream slot is
-   * free; rejects UNAVAILABLE when the connection attempt fails. Call only when Ready or
-   * Connecting.
+   * Opens a stream with these request headers now if the connection is Ready with a free stream
+   * slot (undefined otherwise); throws UNAVAILABLE when Node refuses to start it.
    */
-  openStream(headers: HeaderBlock): Promise<http2.ClientHttp2Stream> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ headers, resolve, reject });
-      if (this.state === ConnectivityState.Idle) this.connect();
-      else this.drainQueue();
-    });
+  openNow(headers: Readonly<HeaderBlock>): http2.ClientHttp2Stream | undefined {
+    const session = this.session;
+    if (session === undefined || this.state !== ConnectivityState.Ready || this.queue.length > 0 || this.active >= this.capacity) return undefined;
+    return this.startStream(session, headers);
   }
 
-  /** Withdraws a queued request (its call was cancelled before a slot was free). */
-  withdraw(headers: HeaderBlock): void {
-    this.queue.remove((waiter) => waiter.headers === headers);
+  /**
+   * Queues `waiter` until the connection is Ready and a stream slot is free (connecting if
+   * Idle); it fails UNAVAILABLE when the connection attempt fails. Call only when Ready or
+   * Connecting.
+   */
+  enqueue(waiter: SlotWaiter): void {
+    this.queue.push(waiter);
+    if (this.state === ConnectivityState.Idle) this.connect();
+    else this.drainQueue();
+  }
+
+  /** Withdraws a queued waiter (its call was cancelled before a slot was free). */
+  withdraw(waiter: SlotWaiter): void {
+    this.queue.remove((queued) => queued === waiter);
     this.shutdownIfRetired();
   }
 
@@ -250,25 +261,39 @@ export class Subchannel {
     if (session === undefined || this.state !== ConnectivityState.Ready) return;
     while (this.queue.length > 0 && this.active < this.capacity) {
       const waiter = this.queue.shift() as SlotWaiter;
-      if (this.active === 0) session.ref();
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = session.request(waiter.headers, { endStream: false });
+        stream = this.startStream(session, waiter.headers);
       } catch (error) {
-        waiter.reject(new GrpcError(Status.UNAVAILABLE, `Could not start a stream: ${(error as Error).message}`));
+        waiter.failed(error as GrpcError);
         continue;
       }
-      this.active++;
-      stream.once('close', () => {
-        if (this.session !== session) return;
-        this.active--;
-        this.drainQueue();
-        // An idle connection does not keep the process alive; one with calls in flight does.
-        if (this.active === 0) session.unref();
-        this.shutdownIfRetired();
-      });
-      waiter.resolve(stream);
+      waiter.opened(stream);
     }
+  }
+
+  /** Starts a stream on the Ready session and counts it until it closes; throws UNAVAILABLE when Node refuses it. */
+  private startStream(session: http2.ClientHttp2Session, headers: Readonly<HeaderBlock>): http2.ClientHttp2Stream {
+    if (this.active === 0) session.ref();
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(headers, REQUEST_OPTIONS);
+    } catch (error) {
+      if (this.active === 0) session.unref();
+      throw new GrpcError(Status.UNAVAILABLE, `Could not start a stream: ${(error as Error).message}`);
+    }
+    this.active++;
+    stream.on('close', () => this.streamClosed(session));
+    return stream;
+  }
+
+  private streamClosed(session: http2.ClientHttp2Session): void {
+    if (this.session !== session) return;
+    this.active--;
+    this.drainQueue();
+    // An idle connection does not keep the process alive; one with calls in flight does.
+    if (this.active === 0) session.unref();
+    this.shutdownIfRetired();
   }
 
   /** Closes the connection at once (calls on it end UNAVAILABLE) and stops reconnecting; queued requests fail UNAVAILABLE. Idempotent. */
@@ -278,7 +303,7 @@ export class Subchannel {
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
     this.stopKeepalive();
     const error = new GrpcError(Status.UNAVAILABLE, 'The client was closed');
-    for (const waiter of this.queue.drain()) waiter.reject(error);
+    for (const waiter of this.queue.drain()) waiter.failed(error);
     // destroy, not close: a graceful close would let calls in flight run on, unbounded.
     this.session?.destroy();
     this.session = undefined;

@@ -3,6 +3,7 @@
  * so a hot source (a Subject fed right after the call) loses nothing while the call connects.
  */
 import { Observable, type ObservableNotification, type Subscriber } from 'rxjs';
+import type { CancellationSignal } from '../transport/call-cancellation.js';
 
 function deliver<T>(subscriber: Subscriber<T>, notification: ObservableNotification<T>): void {
   if (notification.kind === 'N') subscriber.next(notification.value);
@@ -17,7 +18,7 @@ function deliver<T>(subscriber: Subscriber<T>, notification: ObservableNotificat
  * under its buffered-bytes limit). Aborting `signal`, or the subscriber unsubscribing,
  * unsubscribes from `source`.
  */
-export function subscribeNow<T>(source: Observable<T>, signal: AbortSignal): Observable<T> {
+export function subscribeNow<T>(source: Observable<T>, signal: CancellationSignal): Observable<T> {
   const held: ObservableNotification<T>[] = [];
   let target: Subscriber<T> | undefined;
   const push = (notification: ObservableNotification<T>) => (target === undefined ? held.push(notification) : deliver(target, notification));
