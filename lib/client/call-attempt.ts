@@ -164,12 +164,9 @@ export class CallAttempt<Res> implements MessageSink<Res> {
     this.reader = reader;
     this.readerDone = false;
     this.stream.on('data', this.onData);
-    this.stream.on('end', this.onEnd);
   };
 
   private readonly onData = (chunk: Buffer): void => (this.reader as MessageReader<Res>).push(chunk);
-
-  private readonly onEnd = (): void => (this.reader as MessageReader<Res>).end();
 
   private readonly onTrailers = (headers: ReceivedHeaders, _flags: number, raw: string[]): void => {
     this.trailerBlock = { headers, raw };
@@ -180,6 +177,9 @@ export class CallAttempt<Res> implements MessageSink<Res> {
     const stream = this.stream;
     this.unseen = !this.sawResponse && (stream.rstCode === NGHTTP2_REFUSED_STREAM || unseenByServer(this.session, stream.id));
     this.closed = true;
+    // 'end' comes before 'close' when the response was read to its end (not when the stream was reset):
+    // the reader is told here, which spares an 'end' listener per call.
+    if (!this.readerDone && stream.readableEnded) this.reader?.end();
     this.report();
   };
 

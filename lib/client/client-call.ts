@@ -28,8 +28,6 @@ import type { Subchannel } from './subchannel.js';
 import { subscribeNow } from './subscribe-now.js';
 import { UnaryRequest } from './unary-request.js';
 
-export { errorOf } from './call-results.js';
-
 /** Client-wide settings a call needs. */
 export interface ClientCallSettings {
   channel: Channel;

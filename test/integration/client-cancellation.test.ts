@@ -4,6 +4,7 @@
  * `cancelled`, and the client's status is CANCELLED.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { getEventListeners } from 'node:events';
 import { firstValueFrom, ReplaySubject, take, toArray, lastValueFrom } from 'rxjs';
 import { GrpcClient, GrpcError, Status } from '../../lib/index.js';
 import { typedExampleStub as exampleStub } from '../helpers/typed-example.js';
@@ -144,6 +145,14 @@ describe('GrpcClient cancellation against a grpc-js server', () => {
     await expect(call.response).resolves.toEqual({ message: 'JJ', seqno: 0 });
     call.cancel();
     await expect(call.status).resolves.toMatchObject({ code: Status.OK });
+  });
+
+  it('a call stops listening to its signal when it ends: one signal can serve many calls', async () => {
+    const controller = new AbortController();
+    const replies = ['K', 'L', 'M'].map((value) => client.stream_unary([{ value, multiplier: 1 }], { signal: controller.signal }));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(3);
+    await expect(Promise.all(replies)).resolves.toEqual(['K', 'L', 'M'].map((message) => ({ message, seqno: 0 })));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
 

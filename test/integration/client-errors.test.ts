@@ -250,6 +250,15 @@ describe('responses mapped by the protocol tables (raw HTTP/2 server)', () => {
     expect((await failure(client.unary_unary(REQUEST))).code).toBe(Status.UNIMPLEMENTED);
   });
 
+  it('a response that ends inside a message is INTERNAL even with an OK status', async () => {
+    const whole = replyFrame('cut short');
+    behave = respondThen([whole.subarray(0, whole.length - 3)], { 'grpc-status': '0' });
+    const error = await failure(client.unary_unary(REQUEST));
+    expect(error.code).toBe(Status.INTERNAL);
+    expect(error.message).toContain('truncated');
+    await expect(lastValueFrom(client.unary_stream(REQUEST).pipe(toArray()))).rejects.toMatchObject({ code: Status.INTERNAL });
+  });
+
   it('a message that does not parse is INTERNAL', async () => {
     behave = respondThen([frame(Buffer.from([0xff, 0xff, 0xff]))], { 'grpc-status': '0' });
     expect((await failure(client.unary_unary(REQUEST))).code).toBe(Status.INTERNAL);
