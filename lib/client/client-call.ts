@@ -18,7 +18,9 @@ import type { StreamResult } from '../transport/value-pump.js';
 import { type AttemptHost, type AttemptOutcome, CallAttempt, statusOf } from './call-attempt.js';
 import { CallResults } from './call-results.js';
 import type { Channel, StreamRequest } from './channel.js';
+import { deadlineOf, lowerLimit } from './call-limits.js';
 import type { CallInfo, CallOptions, Interceptor } from './client-options.js';
+import { runInterceptors } from './interceptor-chain.js';
 import { RequestReplay, type RequestOptions, type RequestSender, type RetryBufferPool } from './request-replay.js';
 import { RequestHeaderBlocks } from './request-headers.js';
 import { RetryBackoff, type RetryPolicy, waitBeforeRetry } from './retry-policy.js';
@@ -63,25 +65,6 @@ function headerBlocksOf(settings: ClientCallSettings): RequestHeaderBlocks {
     headerBlocksOfClients.set(settings, blocks);
   }
   return blocks;
-}
-
-/** The earlier of two deadlines, either possibly absent. */
-function earlier(at: number | undefined, other: number): number {
-  return at === undefined ? other : Math.min(at, other);
-}
-
-/** The earliest of a call's `timeout`, its `deadline` and the method config's deadline, as `Date.now()` milliseconds. */
-function deadlineOf(options: CallOptions, configDeadline: number | undefined): number | undefined {
-  let at = configDeadline;
-  if (options.timeout !== undefined) at = earlier(at, Date.now() + options.timeout);
-  if (options.deadline !== undefined) at = earlier(at, options.deadline instanceof Date ? options.deadline.getTime() : options.deadline);
-  return at;
-}
-
-/** The lower of a client limit (-1: none) and a method config's limit (undefined: none). */
-function lowerLimit(client: number, config: number | undefined): number {
-  if (config === undefined) return client;
-  return client < 0 ? config : Math.min(client, config);
 }
 
 /** Why a call's cancellation aborts when the call has ended: its listeners (a request stream, say) just stop. */
@@ -231,20 +214,17 @@ export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
         this.startAttempts(info.options, info.metadata, deadlineAt);
       });
     };
-    const chain = interceptors.reduceRight<(info: CallInfo) => Promise<CallStatus>>((next, interceptor) => (info) => interceptor(info, next), invoke);
-    let status: Promise<CallStatus>;
-    try {
-      status = Promise.resolve(chain({ method: this.method, metadata: metadata ?? new Metadata(), options }));
-    } catch (error) {
-      status = Promise.reject(error);
-    }
-    status.then(
-      (final) => this.finish(final),
+    runInterceptors(interceptors, { method: this.method, metadata: metadata ?? new Metadata(), options }, invoke).then(
+      (status) => this.finish(status),
       (error: unknown) => this.finish(statusOf(error)),
     );
   }
 
+  /** Starts the attempts of the call (again, when an interceptor calls `next` again), with the options and metadata the interceptors settled on. */
   private startAttempts(options: CallOptions, metadata: Metadata | undefined, deadlineAt: number | undefined): void {
+    this.attempts = 0;
+    this.transparentRetried = false;
+    this.backoff = undefined;
     this.metadata = metadata;
     this.deadlineAt = deadlineAt;
     this.encoding = options.compression ?? this.settings.compression;
