@@ -46,7 +46,7 @@ export type { ServiceConfig, MethodConfigJson, MethodConfigName } from './client
 export type { RetryPolicyConfig } from './client/retry-policy.js';
 export type { RetryThrottlingConfig } from './client/retry-throttle.js';
 export type { CallStatus } from './protocol/headers.js';
-export { currentCallContext, runInCallScope } from './server/call-scope.js';
+export { currentCallContext, enableCallScope, runInCallScope } from './server/call-scope.js';
 export type { PropagationOptions } from './client/client-options.js';
 export { stubFromJSON } from './protocol/load-stub.js';
 export { generateTypes, type GeneratedFile, type GenerateOptions } from './codegen/generate-types.js';

@@ -11,6 +11,7 @@ import { Channel } from './channel.js';
 import { ClientCall, type ClientCallSettings } from './client-call.js';
 import type { CallOptions, GrpcClientOptions, PropagationOptions } from './client-options.js';
 import { propagate } from './propagation.js';
+import { enableCallScope } from '../server/call-scope.js';
 import { RetryBufferPool } from './request-replay.js';
 import { RetryThrottle } from './retry-throttle.js';
 import { parseServiceConfig } from './service-config.js';
@@ -40,6 +41,8 @@ class GrpcClientCore<S extends Stub> {
   constructor(target: string | readonly string[], stub: S, options: GrpcClientOptions = {}) {
     this.service = toServiceDescriptor(stub);
     this.propagation = options.propagate ?? {};
+    // Propagation reads the incoming call from its scope, which servers keep only once something needs it.
+    if (this.propagation !== false) enableCallScope();
     const serviceConfig = options.serviceConfig === undefined ? undefined : parseServiceConfig(options.serviceConfig);
     const backoff = { initialMs: 1000, multiplier: 1.6, jitter: 0.2, maxMs: 120_000, ...options.backoff };
     this.channel = new Channel(typeof target === 'string' ? [target] : target, {

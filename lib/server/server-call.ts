@@ -15,7 +15,7 @@ import { cancelStream } from '../transport/cancel-stream.js';
 import { MessageReader, type MessageSink } from '../transport/message-reader.js';
 import { MessageSource } from '../transport/message-source.js';
 import { streamValues, type ValueSink } from '../transport/value-pump.js';
-import { runInCallScope } from './call-scope.js';
+import { serveInCallScope } from './call-scope.js';
 import { CallResponse } from './call-response.js';
 import { UNEXPECTED_ERROR_MESSAGE } from './error-mapping.js';
 import type { CallInit, CallSettings } from './call-init.js';
@@ -100,7 +100,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
   start(): void {
     if (this.state === CallState.Closed) return;
     if (this.init.method.requestStream) {
-      runInCallScope(this.context, invoke, this, this.requestStream().stream);
+      serveInCallScope(this.context, invoke, this, this.requestStream().stream);
       return;
     }
     this.settings.requestTimeouts.add(this);
@@ -143,7 +143,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     if (this.requestCount === 0) this.fail(new GrpcError(Status.UNIMPLEMENTED, 'Expected exactly one request message, received none'));
     else if (this.requestCount === 1 && this.state !== CallState.Closed) {
       this.settings.requestTimeouts.delete(this);
-      runInCallScope(this.context, invoke, this, this.request);
+      serveInCallScope(this.context, invoke, this, this.request);
     }
   }
 
