@@ -13,6 +13,7 @@ import { Status } from '../protocol/status.js';
 import { MAX_TIMER_DELAY_MS } from '../protocol/timeout.js';
 import { Fifo } from '../transport/fifo.js';
 import { backoffDelayMs } from './backoff.js';
+import { Keepalive } from './keepalive.js';
 import type { BackoffOptions, ClientCredentials } from './client-options.js';
 import { type Address, formatAddress, type Target } from './target.js';
 
@@ -81,7 +82,7 @@ export class Subchannel {
   private readonly queue = new Fifo<SlotWaiter>();
   private failures = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private keepalive: Keepalive | undefined;
   /** The keepalive interval in use: doubled each time a server says `too_many_pings`, as gRPC clients do. */
   private keepaliveTimeMs: number | undefined;
 
@@ -145,7 +146,7 @@ export class Subchannel {
       this.failures = 0;
       this.active = 0;
       this.setState(ConnectivityState.Ready);
-      this.startKeepalive(session);
+      if (this.keepaliveTimeMs !== undefined) this.keepalive = new Keepalive(session, this.keepaliveTimeMs, this.settings.keepaliveTimeoutMs);
       this.drainQueue();
       if (this.active === 0) session.unref();
     });
@@ -188,27 +189,9 @@ export class Subchannel {
     this.backoffTimer.unref();
   }
 
-  private startKeepalive(session: http2.ClientHttp2Session): void {
-    const interval = this.keepaliveTimeMs;
-    if (interval === undefined) return;
-    const ping = () => {
-      const timeout = setTimeout(() => session.destroy(new Error('keepalive ping timed out')), this.settings.keepaliveTimeoutMs);
-      timeout.unref();
-      session.ping((error) => {
-        clearTimeout(timeout);
-        if (error === null && !session.destroyed) {
-          this.keepaliveTimer = setTimeout(ping, interval);
-          this.keepaliveTimer.unref();
-        }
-      });
-    };
-    this.keepaliveTimer = setTimeout(ping, interval);
-    this.keepaliveTimer.unref();
-  }
-
   private stopKeepalive(): void {
-    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
+    this.keepalive?.stop();
+    this.keepalive = undefined;
   }
 
   private get capacity(): number {
