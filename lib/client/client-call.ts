@@ -22,7 +22,7 @@ import { deadlineOf, lowerLimit } from './call-limits.js';
 import type { CallInfo, CallOptions, Interceptor } from './client-options.js';
 import { runInterceptors } from './interceptor-chain.js';
 import { RequestReplay, type RequestOptions, type RequestSender, type RetryBufferPool } from './request-replay.js';
-import { RequestHeaderBlocks } from './request-headers.js';
+import type { RequestHeaderBlocks } from './request-headers.js';
 import { RetryBackoff, type RetryPolicy, waitBeforeRetry } from './retry-policy.js';
 import type { RetryThrottle } from './retry-throttle.js';
 import type { MethodConfig, ParsedServiceConfig } from './service-config.js';
@@ -36,7 +36,8 @@ export interface ClientCallSettings {
   compression: Encoding;
   maxSendMessageSize: number;
   maxReceiveMessageSize: number;
-  userAgent: string | undefined;
+  /** The request header blocks of the client's calls (they carry its `user-agent`). */
+  headerBlocks: RequestHeaderBlocks;
   interceptors: readonly Interceptor[];
   /** The client's service config, if it has one. */
   serviceConfig: ParsedServiceConfig | undefined;
@@ -54,18 +55,6 @@ export interface ClientCallSettings {
 export type RequestStream<T> = StreamResult<T>;
 
 const NO_METHOD_CONFIG: MethodConfig = Object.freeze({});
-
-/** The request header blocks of each client (they carry its `user-agent`). */
-const headerBlocksOfClients = new WeakMap<ClientCallSettings, RequestHeaderBlocks>();
-
-function headerBlocksOf(settings: ClientCallSettings): RequestHeaderBlocks {
-  let blocks = headerBlocksOfClients.get(settings);
-  if (blocks === undefined) {
-    blocks = new RequestHeaderBlocks(settings.userAgent);
-    headerBlocksOfClients.set(settings, blocks);
-  }
-  return blocks;
-}
 
 /** Why a call's cancellation aborts when the call has ended: its listeners (a request stream, say) just stop. */
 const CALL_ENDED = new GrpcError(Status.CANCELLED, 'The call has ended');
@@ -88,7 +77,6 @@ export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
   private readonly config: MethodConfig;
   private readonly configDeadline: number | undefined;
   private readonly requests: RequestSender;
-  private readonly headerBlocks: RequestHeaderBlocks;
   private deadline: DeadlineTimer | undefined;
   private deadlineAt: number | undefined;
   private encoding: Encoding;
@@ -112,7 +100,6 @@ export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
     request: Req | RequestStream<Req>,
   ) {
     this.encoding = settings.compression;
-    this.headerBlocks = headerBlocksOf(settings);
     this.results = new CallResults<Res>(
       method.responseStream
         ? { pause: () => this.current?.stream.pause(), resume: () => this.current?.stream.resume(), release: () => this.cancel() }
@@ -236,7 +223,7 @@ export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
   /** The request headers of the next attempt, on the subchannel the channel chose. */
   requestHeaders(subchannel: Subchannel): Readonly<HeaderBlock> {
     const timeoutMs = this.deadlineAt === undefined ? undefined : this.deadlineAt - Date.now();
-    return this.headerBlocks.block(subchannel, this.method.path, this.encoding, { timeoutMs, metadata: this.metadata, previousAttempts: this.attempts });
+    return this.settings.headerBlocks.block(subchannel, this.method.path, this.encoding, { timeoutMs, metadata: this.metadata, previousAttempts: this.attempts });
   }
 
   /** The attempt's stream is open: it gets the requests (again, for a retry). */

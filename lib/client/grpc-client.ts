@@ -12,6 +12,7 @@ import { ClientCall, type ClientCallSettings } from './client-call.js';
 import type { CallOptions, GrpcClientOptions, PropagationOptions } from './client-options.js';
 import { propagate } from './propagation.js';
 import { enableCallScope } from '../server/call-scope.js';
+import { RequestHeaderBlocks } from './request-headers.js';
 import { RetryBufferPool } from './request-replay.js';
 import { RetryThrottle } from './retry-throttle.js';
 import { parseServiceConfig } from './service-config.js';
@@ -59,7 +60,7 @@ class GrpcClientCore<S extends Stub> {
       compression: options.compression ?? 'identity',
       maxSendMessageSize: options.maxSendMessageSize ?? -1,
       maxReceiveMessageSize: options.maxReceiveMessageSize ?? DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
-      userAgent: options.userAgent,
+      headerBlocks: new RequestHeaderBlocks(options.userAgent),
       interceptors: options.interceptors ?? [],
       serviceConfig,
       retries: options.retries ?? true,
