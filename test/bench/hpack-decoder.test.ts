@@ -206,10 +206,11 @@ describe('HpackDecoder against node:http2 (nghttp2 encodes with Huffman and the 
     const sent = new Map<number, { headers: Field[]; trailers: Field[] }>();
     const server = http2.createServer();
     server.on('stream', (stream) => {
-      const response = responses[(stream.id - 1) / 2];
+      const id = stream.id!;
+      const response = responses[(id - 1) / 2];
       const headers: Field[] = [[':status', '200'], ['content-type', 'application/grpc'], ...response.names.map((name, i): Field => [name, response.values[i]])];
       const trailers: Field[] = [['grpc-status', response.status], ['grpc-message', response.values[3]]];
-      sent.set(stream.id, { headers, trailers });
+      sent.set(id, { headers, trailers });
       stream.respond(Object.fromEntries(headers), { waitForTrailers: true });
       stream.once('wantTrailers', () => stream.sendTrailers(Object.fromEntries(trailers)));
       stream.end(Buffer.from([0, 0, 0, 0, 0]));
