@@ -12,6 +12,7 @@ import { HpackDecoder, HpackError } from '../../bench/load/hpack-decoder.js';
 import { HUFFMAN_CODE_LENGTHS, huffmanDecode, HuffmanError } from '../../bench/load/hpack-huffman.js';
 import { STATIC_TABLE } from '../../bench/load/hpack-static-table.js';
 import { encodeHeaderBlock, RequestFrames } from '../../bench/load/request-frames.js';
+import { hpackInteger } from '../helpers/h2-frames.js';
 
 type Field = [string, string];
 
@@ -37,16 +38,7 @@ function huffmanEncode(bytes: Buffer): Buffer {
 }
 
 function integer(value: number, prefixBits: number, first: number): number[] {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) return [first | value];
-  const out = [first | max];
-  let rest = value - max;
-  while (rest >= 128) {
-    out.push((rest % 128) + 128);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return out;
+  return [...hpackInteger(value, prefixBits, first)];
 }
 
 function string(text: string, huffman: boolean): number[] {
