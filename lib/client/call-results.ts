@@ -40,6 +40,7 @@ export class CallResults<Res> {
     this.responses = flow === undefined ? undefined : new MessageSource<Res>(flow);
   }
 
+  /** Initial metadata; empty when the call ended without response headers. */
   get headers(): Promise<Metadata> {
     if (this.headersPromise === undefined) {
       if (this.rawHeaders !== undefined) this.headersPromise = Promise.resolve(Metadata.fromRawHeaders(this.rawHeaders));
@@ -49,6 +50,7 @@ export class CallResults<Res> {
     return this.headersPromise;
   }
 
+  /** The final status; never rejects. */
   get status(): Promise<CallStatus> {
     if (this.statusPromise === undefined) {
       if (this.final !== undefined) this.statusPromise = Promise.resolve(this.final);
@@ -57,6 +59,7 @@ export class CallResults<Res> {
     return this.statusPromise;
   }
 
+  /** The one response of an OK call; a GrpcError for any other status. */
   get response(): Promise<Res> {
     if (this.responsePromise === undefined) {
       const final = this.final;

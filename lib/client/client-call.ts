@@ -68,6 +68,7 @@ const CALL_ENDED = new GrpcError(Status.CANCELLED, 'The call has ended');
  * stream request: it keeps no per-attempt objects besides the attempt itself.
  */
 export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
+  /** The receive limit of its attempts: the lower of the client's and the method config's. */
   readonly maxReceiveMessageSize: number;
   /** Aborted when the call is cancelled, passes its deadline or ends. */
   readonly signal = new CallCancellation();
@@ -244,6 +245,7 @@ export class ClientCall<Req, Res> implements AttemptHost<Res>, StreamRequest {
     this.results.receivedHeaders(rawHeaders);
   }
 
+  /** A response message of the committed attempt. */
   onMessage(value: Res): void {
     this.results.message(value);
   }
