@@ -11,6 +11,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { errorName, FLAG, FRAME, FrameError, FrameParser, frameBytes, type FrameHandler, MAX_WINDOW, PREFACE, SETTING, settingsFrame, windowUpdateFrame } from './h2-frames.js';
 import { HpackDecoder, HpackError, type HeaderSink } from './hpack-decoder.js';
+import { OutgoingFrames } from './outgoing-frames.js';
 import type { RequestFrames } from './request-frames.js';
 
 /** Receives the end of each call; returns whether its slot should start the next call. */
@@ -42,11 +43,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   private readonly decoder = new HpackDecoder();
   private readonly calls = new Map<number, Call>();
   private readonly spare: Call[] = [];
-  private control: Buffer[] = [];
-  private controlBytes = 0;
-  /** Requests opened this turn and not yet written: stream ids firstQueued, firstQueued + 2, … */
-  private queued = 0;
-  private firstQueued = 0;
+  private readonly outgoing = new OutgoingFrames();
   private nextStreamId = 1;
   private flushScheduled = false;
   private readonly flushLater = () => this.flush();
@@ -59,7 +56,8 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   private received = 0;
   /** Slots waiting for a stream (MAX_CONCURRENT_STREAMS) or for send window. */
   private waiting = 0;
-  private request: RequestFrames | undefined;
+  /** Body length of the request every call sends. */
+  private bodyLength = 0;
   private ends: CallEnds | undefined;
   private stopping = false;
   /** Why no new call can start (GOAWAY, closed), once that is so. */
@@ -99,7 +97,8 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   start(request: RequestFrames, slots: number, ends: CallEnds): void {
     const limit = Math.min(this.peerInitialWindow, this.peerMaxFrameSize);
     if (request.body.length > limit) throw new Error(`the frame-level load generator sends a request body in one DATA frame: ${request.body.length} bytes exceed the server's limit of ${limit} (initial window ${this.peerInitialWindow}, max frame size ${this.peerMaxFrameSize}); use --loadgen http2`);
-    this.request = request;
+    this.outgoing.request = request;
+    this.bodyLength = request.body.length;
     this.ends = ends;
     for (let slot = 0; slot < slots; slot++) this.issue();
     this.scheduleFlush();
@@ -112,7 +111,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   }
 
   private canOpen(): boolean {
-    const body = this.request!.body.length;
+    const body = this.bodyLength;
     return this.calls.size < this.maxConcurrent && this.sendWindow >= body && this.peerInitialWindow >= body;
   }
 
@@ -125,12 +124,12 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   private open(): void {
     const id = this.nextStreamId;
     if (id > MAX_WINDOW) {
-      this.failure = 'stream ids exhausted';
+      this.stopping = true; // stream ids used up: this connection makes no more calls
       return;
     }
     this.nextStreamId += 2;
-    if (this.queued++ === 0) this.firstQueued = id;
-    this.sendWindow -= this.request!.body.length;
+    this.outgoing.addRequest(id);
+    this.sendWindow -= this.bodyLength;
     const call = this.spare.pop() ?? new Call();
     call.started = performance.now();
     call.status = undefined;
@@ -145,39 +144,19 @@ export class FrameConnection implements FrameHandler, HeaderSink {
     }
   }
 
-  private sendControl(frame: Buffer): void {
-    this.control.push(frame);
-    this.controlBytes += frame.length;
-  }
-
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(this.flushLater);
   }
 
-  /** Writes everything this turn produced, control frames first, in one buffer. */
+  /** Writes everything this turn produced in one buffer. */
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    if (this.failure !== undefined) this.queued = 0;
-    const request = this.request;
-    const requestBytes = request === undefined ? 0 : this.queued * request.length;
-    if (this.controlBytes + requestBytes === 0) return;
-    const out = Buffer.allocUnsafe(this.controlBytes + requestBytes);
-    let offset = 0;
-    for (const frame of this.control) {
-      frame.copy(out, offset);
-      offset += frame.length;
-    }
-    for (let i = 0; i < this.queued; i++) {
-      request!.writeTo(out, offset, this.firstQueued + 2 * i);
-      offset += request!.length;
-    }
-    this.control = [];
-    this.controlBytes = 0;
-    this.queued = 0;
-    this.socket.write(out);
+    if (this.failure !== undefined) this.outgoing.dropRequests();
+    const out = this.outgoing.take();
+    if (out !== undefined) this.socket.write(out);
   }
 
   private receive(chunk: Buffer): void {
@@ -198,7 +177,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
       case FRAME.DATA:
         this.received += length;
         if (this.received >= REPLENISH_AT) {
-          this.sendControl(windowUpdateFrame(0, this.received));
+          this.outgoing.addControl(windowUpdateFrame(0, this.received));
           this.received = 0;
         }
         if ((flags & FLAG.END_STREAM) !== 0) this.finish(streamId, undefined);
@@ -227,7 +206,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
         if ((flags & FLAG.ACK) === 0) this.settings(payload);
         break;
       case FRAME.PING:
-        if ((flags & FLAG.ACK) === 0) this.sendControl(frameBytes(FRAME.PING, FLAG.ACK, 0, payload));
+        if ((flags & FLAG.ACK) === 0) this.outgoing.addControl(frameBytes(FRAME.PING, FLAG.ACK, 0, payload));
         break;
       case FRAME.GOAWAY:
         this.goaway(payload.readUInt32BE(0) & MAX_WINDOW, `GOAWAY ${errorName(payload.readUInt32BE(4))}`);
@@ -271,7 +250,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
         this.peerMaxFrameSize = value;
       }
     }
-    this.sendControl(SETTINGS_ACK);
+    this.outgoing.addControl(SETTINGS_ACK);
     if (!this.ready) {
       this.ready = true;
       this.onReady();
