@@ -115,6 +115,31 @@ describe('request metadata on the wire', () => {
     }
   });
 
+  it('one call\'s metadata, timeout and compression do not reach the next call of the same method', async () => {
+    const client = new GrpcClient(`127.0.0.1:${raw.port}`, exampleStub);
+    try {
+      const headersOf = async (options: Parameters<typeof client.unary_unary>[1]) => {
+        const seen = raw.nextStream();
+        await client.call.unary_unary({ value: 'A', multiplier: 1 }, options).status;
+        return (await seen).rawHeaders;
+      };
+      const plain = await headersOf({});
+      const dressed = await headersOf({ metadata: { 'x-once': 'yes' }, timeout: 60_000, compression: 'gzip' });
+      const after = await headersOf({});
+      expect(rawValues(dressed, 'x-once')).toEqual(['yes']);
+      expect(rawValues(dressed, 'grpc-timeout')).toHaveLength(1);
+      expect(rawValues(dressed, 'grpc-encoding')).toEqual(['gzip']);
+      for (const headers of [plain, after]) {
+        expect(rawValues(headers, 'x-once')).toEqual([]);
+        expect(rawValues(headers, 'grpc-timeout')).toEqual([]);
+        expect(rawValues(headers, 'grpc-encoding')).toEqual([]);
+        expect(rawValues(headers, ':path')).toEqual(['/nameko.example/unary_unary']);
+      }
+    } finally {
+      client.close();
+    }
+  });
+
   it('the default user-agent names this library', async () => {
     const client = new GrpcClient(`127.0.0.1:${raw.port}`, exampleStub);
     try {
