@@ -250,6 +250,20 @@ describe('responses mapped by the protocol tables (raw HTTP/2 server)', () => {
     expect((await failure(client.unary_unary(REQUEST))).code).toBe(Status.UNIMPLEMENTED);
   });
 
+  it('a unary request over maxSendMessageSize fails RESOURCE_EXHAUSTED without opening a stream', async () => {
+    const limited = new GrpcClient(`127.0.0.1:${raw.port}`, exampleStub, { maxSendMessageSize: 10 });
+    behave = respondThen([replyFrame('small')], { 'grpc-status': '0' });
+    try {
+      await expect(limited.unary_unary({ value: 'x', multiplier: 1 })).resolves.toEqual({ message: 'small', seqno: 0 });
+      const before = raw.streams.length;
+      expect((await failure(limited.unary_unary({ value: 'y'.repeat(50), multiplier: 1 }))).code).toBe(Status.RESOURCE_EXHAUSTED);
+      await expect(limited.unary_unary({ value: 'z', multiplier: 1 })).resolves.toEqual({ message: 'small', seqno: 0 });
+      expect(raw.streams.length).toBe(before + 1);
+    } finally {
+      limited.close();
+    }
+  });
+
   it('a response that ends inside a message is INTERNAL even with an OK status', async () => {
     const whole = replyFrame('cut short');
     behave = respondThen([whole.subarray(0, whole.length - 3)], { 'grpc-status': '0' });
