@@ -39,8 +39,9 @@ export class CallCancellation implements CancellationSignal {
     this.reason = reason;
     this.controller?.abort(reason);
     const listeners = this.listeners;
+    if (listeners === undefined) return;
     this.listeners = undefined;
-    for (const listener of listeners ?? []) listener();
+    for (const listener of listeners) listener();
   }
 
   /** An AbortSignal that aborts with this cancellation (already aborted if it has). */
