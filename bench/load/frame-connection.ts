@@ -3,9 +3,9 @@
  * `net.Socket`: it makes the same pre-encoded unary request back to back on a number of stream
  * slots and reports each call's end with its grpc-status (or why it failed). It writes once per
  * event-loop turn, all the frames that turn produced in one buffer, and reads responses with an
- * incremental frame parser and an HPACK decoder. Not a general HTTP/2 client: no request
- * bodies over one DATA frame, no server push, no stream-level receive flow control beyond a
- * 2^31-1 initial window.
+ * incremental frame parser and an HPACK decoder. Request bodies over 16 KiB are sent under
+ * the server's flow control. Not a general HTTP/2 client: no server push, no TLS, no
+ * stream-level receive flow control beyond a 2^31-1 initial window.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -47,17 +47,12 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   private nextStreamId = 1;
   private flushScheduled = false;
   private readonly flushLater = () => this.flush();
-  // The server's settings and our send window.
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS. */
   private maxConcurrent = Infinity;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrameSize = 16_384;
-  private sendWindow = DEFAULT_WINDOW;
   /** DATA bytes received since the last connection WINDOW_UPDATE. */
   private received = 0;
   /** Slots waiting for a stream (MAX_CONCURRENT_STREAMS) or for send window. */
   private waiting = 0;
-  /** Body length of the request every call sends. */
-  private bodyLength = 0;
   private ends: CallEnds | undefined;
   private stopping = false;
   /** Why no new call can start (GOAWAY, closed), once that is so. */
@@ -89,16 +84,9 @@ export class FrameConnection implements FrameHandler, HeaderSink {
     });
   }
 
-  /**
-   * Starts `slots` calls of `request`, each followed by the next one as long as `ends.ended`
-   * returns true. Throws if the request body does not fit in one DATA frame within the
-   * server's initial stream window.
-   */
+  /** Starts `slots` calls of `request`, each followed by the next one as long as `ends.ended` returns true. */
   start(request: RequestFrames, slots: number, ends: CallEnds): void {
-    const limit = Math.min(this.peerInitialWindow, this.peerMaxFrameSize);
-    if (request.body.length > limit) throw new Error(`the frame-level load generator sends a request body in one DATA frame: ${request.body.length} bytes exceed the server's limit of ${limit} (initial window ${this.peerInitialWindow}, max frame size ${this.peerMaxFrameSize}); use --loadgen http2`);
-    this.outgoing.request = request;
-    this.bodyLength = request.body.length;
+    this.outgoing.setRequest(request);
     this.ends = ends;
     for (let slot = 0; slot < slots; slot++) this.issue();
     this.scheduleFlush();
@@ -111,8 +99,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
   }
 
   private canOpen(): boolean {
-    const body = this.bodyLength;
-    return this.calls.size < this.maxConcurrent && this.sendWindow >= body && this.peerInitialWindow >= body;
+    return this.calls.size < this.maxConcurrent && this.outgoing.canStart;
   }
 
   private issue(): void {
@@ -129,7 +116,6 @@ export class FrameConnection implements FrameHandler, HeaderSink {
     }
     this.nextStreamId += 2;
     this.outgoing.addRequest(id);
-    this.sendWindow -= this.bodyLength;
     const call = this.spare.pop() ?? new Call();
     call.started = performance.now();
     call.status = undefined;
@@ -244,10 +230,10 @@ export class FrameConnection implements FrameHandler, HeaderSink {
       if (id === SETTING.MAX_CONCURRENT_STREAMS) this.maxConcurrent = value;
       else if (id === SETTING.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new FrameError(`SETTINGS_INITIAL_WINDOW_SIZE ${value} above 2^31-1`, 3);
-        this.peerInitialWindow = value;
+        this.outgoing.setInitialWindow(value);
       } else if (id === SETTING.MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215) throw new FrameError(`SETTINGS_MAX_FRAME_SIZE ${value} out of range`, 1);
-        this.peerMaxFrameSize = value;
+        this.outgoing.maxFrameSize = value;
       }
     }
     this.outgoing.addControl(SETTINGS_ACK);
@@ -263,10 +249,8 @@ export class FrameConnection implements FrameHandler, HeaderSink {
       if (streamId === 0) throw new FrameError('WINDOW_UPDATE of 0 on the connection', 1);
       return;
     }
-    if (streamId !== 0) return; // each request body fits the stream's initial window
-    this.sendWindow += increment;
-    if (this.sendWindow > MAX_WINDOW) throw new FrameError('the connection send window exceeds 2^31-1', 3);
-    this.resume();
+    this.outgoing.windowUpdate(streamId, increment);
+    if (streamId === 0) this.resume();
   }
 
   /** No new calls; calls the server did not process (above `lastStreamId`) fail with `reason`. */
@@ -280,6 +264,7 @@ export class FrameConnection implements FrameHandler, HeaderSink {
     const call = this.calls.get(streamId);
     if (call === undefined) return;
     this.calls.delete(streamId);
+    this.outgoing.forget(streamId);
     this.spare.push(call);
     if (this.ends!.ended(call.started, reason ?? call.status)) this.issue();
     else this.stopping = true;

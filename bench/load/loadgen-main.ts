@@ -1,7 +1,7 @@
 /**
  * The neutral load generator, in its own process: raw HTTP/2 clients (not our GrpcClient)
- * sending pre-encoded requests, the frame-level client over net.Socket for window scenarios whose
- * request fits one DATA frame (unless the job asks for node:http2) and node:http2 otherwise. It
+ * sending pre-encoded requests: the frame-level client over net.Socket for window scenarios
+ * (unless the job asks for node:http2) and node:http2 for the others. It
  * receives one `job` over IPC, checks the server's answers (always with node:http2), measures,
  * reports `result` and exits.
  */
@@ -19,19 +19,16 @@ function send(message: FromLoad): void {
   process.send?.(message);
 }
 
-/** The largest request body the frame-level client sends (one DATA frame at the default maximum frame size). */
-const FRAMES_MAX_BODY = 16_384;
-
-/** The generator of a window scenario: 'frames' unless asked for 'http2' or the request is too large for one DATA frame. */
-function generatorFor(scenario: Scenario, body: Buffer, asked: LoadGenerator | undefined): LoadGenerator {
-  return asked === 'http2' || scenario.kind !== 'window' || body.length > FRAMES_MAX_BODY ? 'http2' : 'frames';
+/** The generator of a scenario: 'frames' for window scenarios unless asked for 'http2'; node:http2 for the others. */
+function generatorFor(scenario: Scenario, asked: LoadGenerator | undefined): LoadGenerator {
+  return asked === 'http2' || scenario.kind !== 'window' ? 'http2' : 'frames';
 }
 
 /** Measures a window scenario with the chosen generator (frame-level connections are opened after the answer check). */
 async function window(scenario: Scenario, job: LoadJob, sessions: http2.ClientHttp2Session[], onPhase: PhaseListener): Promise<LoadResult> {
   const headers = requestHeaders(PATHS[scenario.rpc], job.port, scenario.gzip);
   const body = callBody(scenario);
-  const loadgen = generatorFor(scenario, body, job.loadgen);
+  const loadgen = generatorFor(scenario, job.loadgen);
   const connections = loadgen === 'frames' ? await FrameCalls.connect(job.port, scenario.connections) : [];
   try {
     const calls: WindowCalls = loadgen === 'frames' ? new FrameCalls(connections, scenario.streams, headers, body) : new Http2Calls(sessions, scenario.streams, headers, body);
@@ -44,7 +41,7 @@ async function window(scenario: Scenario, job: LoadJob, sessions: http2.ClientHt
 async function run(job: LoadJob): Promise<LoadResult> {
   const scenario = scenarioById(job.scenarioId);
   const onPhase = (phase: 'measure' | 'done') => send({ type: 'phase', phase });
-  const frames = scenario.kind === 'window' && generatorFor(scenario, callBody(scenario), job.loadgen) === 'frames';
+  const frames = generatorFor(scenario, job.loadgen) === 'frames';
   // With the frame-level generator, node:http2 makes only the answer check, on one connection.
   const sessions = await connect(job.port, frames ? 1 : scenario.connections);
   try {

@@ -56,35 +56,50 @@ export function headerPairs(headers: http2.OutgoingHttpHeaders): [string, string
   return Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]);
 }
 
-/** One pre-encoded request: HEADERS (END_HEADERS) with a fixed block, then DATA (END_STREAM) with the body. */
-export class RequestFrames {
-  /** Both frames with stream id 0, patched per call. */
-  private readonly bytes: Buffer;
-  private readonly dataFrameOffset: number;
+/** The largest body sent inline, in the DATA frame that follows the HEADERS (the smallest maximum frame size HTTP/2 allows). */
+const INLINE_LIMIT = 16_384;
 
-  /** Builds the frames of a request with these headers and `body` (at most one DATA frame: 16,384 bytes by default). */
+/**
+ * One pre-encoded request: a HEADERS frame (END_HEADERS) with a fixed block, and the body. A
+ * body of at most 16,384 bytes can go inline, as one DATA frame (END_STREAM) right after the
+ * HEADERS in the same template; a larger one is sent separately, under flow control.
+ */
+export class RequestFrames {
+  /** HEADERS, then (for a small body) DATA, with stream id 0, patched per call. */
+  private readonly bytes: Buffer;
+  private readonly headersLength: number;
+
+  /** Builds the frames of a request with these headers and `body`. */
   constructor(
     headers: http2.OutgoingHttpHeaders,
     readonly body: Buffer,
   ) {
     const block = encodeHeaderBlock(headerPairs(headers));
-    this.dataFrameOffset = FRAME_HEADER_SIZE + block.length;
-    this.bytes = Buffer.alloc(this.dataFrameOffset + FRAME_HEADER_SIZE + body.length);
+    this.headersLength = FRAME_HEADER_SIZE + block.length;
+    const inline = body.length <= INLINE_LIMIT;
+    this.bytes = Buffer.alloc(this.headersLength + (inline ? FRAME_HEADER_SIZE + body.length : 0));
     writeFrameHeader(this.bytes, 0, block.length, FRAME.HEADERS, FLAG.END_HEADERS, 0);
     block.copy(this.bytes, FRAME_HEADER_SIZE);
-    writeFrameHeader(this.bytes, this.dataFrameOffset, body.length, FRAME.DATA, FLAG.END_STREAM, 0);
-    body.copy(this.bytes, this.dataFrameOffset + FRAME_HEADER_SIZE);
+    if (inline) {
+      writeFrameHeader(this.bytes, this.headersLength, body.length, FRAME.DATA, FLAG.END_STREAM, 0);
+      body.copy(this.bytes, this.headersLength + FRAME_HEADER_SIZE);
+    }
   }
 
-  /** Bytes per request on the wire. */
-  get length(): number {
-    return this.bytes.length;
+  /** Whether the body can go inline after the HEADERS (at most 16,384 bytes). */
+  get canInline(): boolean {
+    return this.bytes.length > this.headersLength;
   }
 
-  /** Copies the request into `target` at `offset` as stream `streamId`. */
-  writeTo(target: Buffer, offset: number, streamId: number): void {
-    this.bytes.copy(target, offset);
+  /** Bytes per request on the wire: HEADERS and, with `inline`, the body's DATA frame. */
+  length(inline: boolean): number {
+    return inline ? this.bytes.length : this.headersLength;
+  }
+
+  /** Copies the request (with `inline`, its body too) into `target` at `offset` as stream `streamId`. */
+  writeTo(target: Buffer, offset: number, streamId: number, inline: boolean): void {
+    this.bytes.copy(target, offset, 0, this.length(inline));
     target.writeUInt32BE(streamId, offset + 5);
-    target.writeUInt32BE(streamId, offset + this.dataFrameOffset + 5);
+    if (inline) target.writeUInt32BE(streamId, offset + this.headersLength + 5);
   }
 }

@@ -184,8 +184,9 @@ function rawRequests(port: number, count: number): Promise<Map<number, Field[][]
     socket.on('data', (chunk: Buffer) => parser.push(chunk));
     socket.on('error', reject);
     const request = new RequestFrames({ ':method': 'POST', ':scheme': 'http', ':path': '/x', ':authority': `127.0.0.1:${port}` }, Buffer.alloc(0));
-    const requests = Buffer.alloc(count * request.length);
-    for (let i = 0; i < count; i++) request.writeTo(requests, i * request.length, 2 * i + 1);
+    const length = request.length(true);
+    const requests = Buffer.alloc(count * length);
+    for (let i = 0; i < count; i++) request.writeTo(requests, i * length, 2 * i + 1, true);
     socket.write(Buffer.concat([PREFACE, settingsFrame([[SETTING.ENABLE_PUSH, 0]]), requests]));
   });
 }
