@@ -7,7 +7,7 @@
  * Options: --quick (short windows, one round: under two minutes), --rounds N, --duration MS,
  * --warmup MS, --only id,id (scenarios), --impl name,name, --bare (add the bare node:http2 +
  * protobufjs reference server), --loadgen frames|http2 (the load generator of the window
- * scenarios; default frames, which falls back to http2 for requests over 16 KiB), --no-pin,
+ * scenarios (unary, client streaming); default frames), --no-pin,
  * --out file.json.
  * A run filtered with --only or --impl writes to dist/bench-results.json unless --out is given.
  */
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     mode: options.quick ? ('quick' as const) : ('full' as const),
     timing,
     pinning: pinning.note,
-    loadgen: loadgen === 'frames' ? 'frame-level HTTP/2 client for window scenarios with requests up to 16 KiB, node:http2 for the rest' : 'node:http2 for every scenario',
+    loadgen: loadgen === 'frames' ? 'frame-level HTTP/2 client for the unary and client-streaming scenarios, node:http2 for the rest' : 'node:http2 for every scenario',
   };
   console.log(['nestjs-grpc-transport benchmark', ...headerLines(meta), `Load generator: ${meta.loadgen}`, ''].join('\n'));
   const reports: ScenarioReport[] = [];

@@ -23,8 +23,8 @@ export interface LoadJob {
 }
 
 /**
- * The load generator of window scenarios: the frame-level client over net.Socket ('frames',
- * for requests that fit one DATA frame) or node:http2 ('http2', every scenario).
+ * The load generator of window scenarios: the frame-level client over net.Socket ('frames')
+ * or node:http2 ('http2'). The other scenarios always use node:http2.
  */
 export type LoadGenerator = 'http2' | 'frames';
 
