@@ -1,7 +1,8 @@
 /**
- * The load generator's measurement loops, on raw node:http2 with pre-encoded bytes. Each runs
- * a warm-up, then measures, then lets in-flight calls finish. Latencies go into a preallocated
- * histogram; nothing grows with the number of calls or messages.
+ * The load generator's measurement loops, with pre-encoded bytes: the window loop over any
+ * `WindowCalls` (node:http2 or the frame-level client), and server streaming and ping-pong on
+ * raw node:http2. Each runs a warm-up, then measures, then lets in-flight calls finish.
+ * Latencies go into a preallocated histogram; nothing grows with the number of calls or messages.
  */
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
