@@ -36,6 +36,8 @@ export class OutgoingFrames {
   private firstId = 0;
   /** Bodies sent under flow control, by stream id, in the order their streams opened. */
   private readonly bodies = new Map<number, BodyState>();
+  /** This turn's pieces of those bodies, as flat (stream id, body offset, length) triples. */
+  private readonly pieces: number[] = [];
 
   /** Sets the request every call sends. Its body goes inline if it fits one frame and the server's initial stream window. */
   setRequest(request: RequestFrames): void {
@@ -94,8 +96,7 @@ export class OutgoingFrames {
   take(): Buffer | undefined {
     const request = this.request;
     const requestLength = request === undefined ? 0 : request.length(this.inline);
-    const data = this.bodyFrames();
-    const dataBytes = data.reduce((total, frame) => total + frame.length, 0);
+    const dataBytes = this.planPieces();
     const total = this.controlBytes + this.requests * requestLength + dataBytes;
     if (total === 0) return undefined;
     const out = Buffer.allocUnsafe(total);
@@ -108,9 +109,14 @@ export class OutgoingFrames {
       request!.writeTo(out, offset, this.firstId + 2 * i, this.inline);
       offset += requestLength;
     }
-    for (const frame of data) {
-      frame.copy(out, offset);
-      offset += frame.length;
+    const pieces = this.pieces;
+    for (let i = 0; i < pieces.length; i += 3) {
+      const start = pieces[i + 1];
+      const length = pieces[i + 2];
+      const body = request!.body;
+      writeFrameHeader(out, offset, length, FRAME.DATA, start + length === body.length ? FLAG.END_STREAM : 0, pieces[i]);
+      body.copy(out, offset + FRAME_HEADER_SIZE, start, start + length);
+      offset += FRAME_HEADER_SIZE + length;
     }
     this.control = [];
     this.controlBytes = 0;
@@ -118,26 +124,24 @@ export class OutgoingFrames {
     return out;
   }
 
-  /** DATA frames of the bodies under flow control, as far as the windows allow, oldest stream first. */
-  private bodyFrames(): Buffer[] {
-    const frames: Buffer[] = [];
-    if (this.bodies.size === 0) return frames;
-    const body = this.request!.body;
+  /** Plans this turn's DATA frames of the bodies under flow control, as far as the windows allow, oldest stream first; returns their size on the wire. */
+  private planPieces(): number {
+    this.pieces.length = 0;
+    if (this.bodies.size === 0) return 0;
+    const size = this.request!.body.length;
+    let bytes = 0;
     for (const [streamId, state] of this.bodies) {
-      while (state.sent < body.length && state.window > 0 && this.sendWindow > 0) {
-        const length = Math.min(body.length - state.sent, this.maxFrameSize, state.window, this.sendWindow);
-        const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + length);
-        const last = state.sent + length === body.length;
-        writeFrameHeader(frame, 0, length, FRAME.DATA, last ? FLAG.END_STREAM : 0, streamId);
-        body.copy(frame, FRAME_HEADER_SIZE, state.sent, state.sent + length);
-        frames.push(frame);
+      while (state.sent < size && state.window > 0 && this.sendWindow > 0) {
+        const length = Math.min(size - state.sent, this.maxFrameSize, state.window, this.sendWindow);
+        this.pieces.push(streamId, state.sent, length);
+        bytes += FRAME_HEADER_SIZE + length;
         state.sent += length;
         state.window -= length;
         this.sendWindow -= length;
       }
-      if (state.sent === body.length) this.bodies.delete(streamId);
+      if (state.sent === size) this.bodies.delete(streamId);
       if (this.sendWindow <= 0) break;
     }
-    return frames;
+    return bytes;
   }
 }
