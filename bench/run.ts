@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     pinning: pinning.note,
     loadgen: loadgen === 'frames' ? 'frame-level HTTP/2 client for the unary and client-streaming scenarios, node:http2 for the rest' : 'node:http2 for every scenario',
   };
-  console.log(['nestjs-grpc-transport benchmark', ...headerLines(meta), `Load generator: ${meta.loadgen}`, ''].join('\n'));
+  console.log(['nestjs-grpc-transport benchmark', ...headerLines(meta), ''].join('\n'));
   const reports: ScenarioReport[] = [];
   for (const scenario of scenarios) {
     const servers: ServerImpl[] = [...SERVER_IMPLS, ...REFERENCE_IMPLS.filter((impl) => options.bare || impls?.includes(impl))];

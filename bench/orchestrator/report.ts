@@ -65,6 +65,8 @@ export interface RunReport {
   mode: 'quick' | 'full';
   timing: Timing;
   pinning: string;
+  /** Which load generator drove which scenarios (`--loadgen`). */
+  loadgen: string;
   durationS: number;
   scenarios: ScenarioReport[];
 }
@@ -160,6 +162,7 @@ export function headerLines(report: Omit<RunReport, 'scenarios' | 'durationS'>):
     `Node: ${report.node} on ${report.os}`,
     `CPU: ${report.cpu} (${report.cpus} CPUs); load average at start ${report.loadAverageAtStart.map((load) => load.toFixed(2)).join(' ')}`,
     `Pinning: ${report.pinning}`,
+    `Load generator: ${report.loadgen}`,
     `Mode: ${report.mode} (warm-up ${report.timing.warmupMs} ms, measure ${report.timing.durationMs} ms, ${report.timing.rounds} interleaved round${report.timing.rounds > 1 ? 's' : ''}, medians reported; long streams cut at ${report.timing.streamCallCapMs / 1000} s)`,
   ];
 }

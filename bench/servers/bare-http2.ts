@@ -81,6 +81,8 @@ function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHe
   if (path === PATHS.unary_unary) {
     readMessages(stream, (payload, compressed) => {
       const reply = (bytes: Uint8Array) => {
+        // After an asynchronous gunzip the client may have gone (the load generator disconnects at the end of a window).
+        if (stream.destroyed) return;
         respond(stream);
         stream.end(encode(echoOf(decode(bytes))));
       };
