@@ -20,7 +20,7 @@ import { CallResponse } from './call-response.js';
 import { UNEXPECTED_ERROR_MESSAGE } from './error-mapping.js';
 import type { CallInit, CallSettings } from './call-init.js';
 import { type CallControl, GrpcContext, trailingMetadataOf } from './grpc-context.js';
-import { deliverSingle } from './handler-result.js';
+import { deliverSingle, type SingleSink } from './handler-result.js';
 import { deferToNextTurn } from './next-turn.js';
 import { onAdmittedStreamClose } from './server-connection.js';
 
@@ -38,6 +38,26 @@ const NO_DETAILS: readonly never[] = Object.freeze([]);
 /** The trailing metadata of a call whose handler set none; never handed to user code. */
 const NO_METADATA = new Metadata();
 
+const CALL = Symbol('serverCall');
+
+/** The request stream of a call reading its messages, with the call (the shared listeners below find it there). */
+type ReadStream = http2.ServerHttp2Stream & { [CALL]: ServerCall };
+
+/** The 'data' listener of every call's stream (`this` is the stream): one function for all calls instead of a closure each. */
+function onRequestData(this: ReadStream, chunk: Buffer): void {
+  this[CALL].pushRequestBytes(chunk);
+}
+
+/**
+ * The 'end' listener of every call's stream. Node also ends the readable side of a stream the
+ * client reset (RST_STREAM), and reports the reset itself only afterwards, in the same turn of
+ * the event loop. Looking a turn later keeps a cancellation from passing for the client's
+ * half-close (the end of the request messages).
+ */
+function onRequestEnd(this: ReadStream): void {
+  deferToNextTurn(this[CALL]);
+}
+
 /** Calls the handler; run inside the call's scope, so that what it starts and how its result is consumed see the call. */
 function invoke(call: ServerCall, request: unknown): void {
   call.invokeHandler(request);
@@ -47,7 +67,7 @@ function invoke(call: ServerCall, request: unknown): void {
  * Runs one call from request headers to status. `onClose` is called once when the call is over,
  * whatever the outcome. For a unary request it is the request's MessageSink.
  */
-export class ServerCall implements CallControl, MessageSink<unknown> {
+export class ServerCall implements CallControl, MessageSink<unknown>, SingleSink<unknown> {
   private state = CallState.Running;
   private readonly abort = new CallCancellation();
   private readonly context: GrpcContext;
@@ -55,7 +75,6 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
   private readonly response: CallResponse;
   private readonly stream: http2.ServerHttp2Stream;
   private reader: MessageReader<unknown> | undefined;
-  private onData: ((chunk: Buffer) => void) | undefined;
   /** How many request messages a unary-request call received, and the first one. */
   private requestCount = 0;
   private request: unknown = undefined;
@@ -147,8 +166,8 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     }
   }
 
-  /** MessageSink of a unary request: a request that could not be read. */
-  error(error: GrpcError): void {
+  /** MessageSink of a unary request: a request that could not be read; SingleSink: the handler's failure. */
+  error(error: unknown): void {
     this.fail(error);
   }
 
@@ -157,10 +176,15 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     this.fail(new GrpcError(Status.DEADLINE_EXCEEDED, `The request did not arrive within ${this.settings.requestTimeouts.delayMs} ms`));
   }
 
-  /** The end of the request messages, a turn after node:http2 reported it (see readRequests). */
+  /** The end of the request messages, a turn after node:http2 reported it (see onRequestEnd). */
   runDeferred(): void {
     if (this.stream.closed) this.streamClosed();
     else this.reader?.end();
+  }
+
+  /** Request bytes from the stream ('data'). */
+  pushRequestBytes(chunk: Buffer): void {
+    this.reader?.push(chunk);
   }
 
   /** Calls the handler with the request (or the request stream) and sends what it returns; runs in the call's scope. */
@@ -178,12 +202,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
         (error: unknown) => this.fail(error),
       );
     } else {
-      deliverSingle(
-        result,
-        this.abort,
-        (value) => this.respond(value),
-        (error) => this.fail(error),
-      );
+      deliverSingle(result, this.abort, this);
     }
   }
 
@@ -198,12 +217,9 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
       sink,
     );
     this.reader = reader;
-    this.onData = (chunk: Buffer) => reader.push(chunk);
-    this.stream.on('data', this.onData);
-    // Node also ends the readable side of a stream the client reset (RST_STREAM), and reports the
-    // reset itself only afterwards, in the same turn of the event loop. Looking a turn later keeps
-    // a cancellation from passing for the client's half-close (the end of the request messages).
-    this.stream.on('end', () => deferToNextTurn(this));
+    (this.stream as ReadStream)[CALL] = this;
+    this.stream.on('data', onRequestData);
+    this.stream.on('end', onRequestEnd);
   }
 
   private requestStream(): MessageSource<unknown> {
@@ -226,8 +242,8 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
     return source;
   }
 
-  /** Sends the single response and the status the context holds. */
-  private respond(value: unknown): void {
+  /** SingleSink: sends the single response and the status the context holds. */
+  deliver(value: unknown): void {
     if (this.state === CallState.Closed) return;
     try {
       const bytes = this.response.writeSingle(value ?? {});
@@ -331,8 +347,7 @@ export class ServerCall implements CallControl, MessageSink<unknown> {
    */
   private discardRequests(): void {
     if (this.stream.readableEnded) return;
-    if (this.onData !== undefined) this.stream.off('data', this.onData);
-    this.onData = undefined;
+    if (this.reader !== undefined) this.stream.off('data', onRequestData);
     this.stream.resume();
   }
 
