@@ -4,7 +4,7 @@
  */
 import { type CustomTransportStrategy, type MessageHandler, RpcException, Server } from '@nestjs/microservices';
 import { HttpException, Logger, type LoggerService } from '@nestjs/common';
-import { catchError, from, isObservable, mergeMap, of } from 'rxjs';
+import { from, isObservable, mergeMap, of } from 'rxjs';
 import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { type MethodDescriptor, type ServiceDescriptor, type Stub, toServiceDescriptor } from '../protocol/stub.js';
 import { GrpcServer, type GrpcServerOptions } from '../server/grpc-server.js';
@@ -29,6 +29,16 @@ export interface GrpcTransportOptions extends GrpcServerOptions {
   stubs?: Stub[];
   /** How long `app.close()` lets in-flight calls finish before cancelling them (default 10 000 ms). */
   shutdownGraceMs?: number;
+}
+
+/**
+ * Stands for every thrown value in `registerErrorHandler`, primitives (`throw 'text'`) included,
+ * which `Object` would not match.
+ */
+class AnyThrown {
+  static [Symbol.hasInstance](_value: unknown): boolean {
+    return true;
+  }
 }
 
 /**
@@ -62,8 +72,10 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
   constructor(private readonly options: GrpcTransportOptions = {}) {
     super();
     this.server = new GrpcServer(options);
-    this.server.registerErrorHandler(Object, (error) => {
-      const mapped = fromRpcError(error);
+    // The last resort, asked after the handlers below: RPC error payloads, and otherwise the
+    // error (a primitive too) is logged, since the client sees only UNKNOWN with a generic message.
+    this.server.registerErrorHandler(AnyThrown, (error) => {
+      const mapped = error instanceof Object ? fromRpcError(error) : undefined;
       if (mapped === undefined) this.logUnexpected(error);
       return mapped;
     });
@@ -142,20 +154,15 @@ export class GrpcTransport extends Server implements CustomTransportStrategy {
     }
   }
 
+  /**
+   * The server's handler for a Nest handler. Nest resolves to the handler's value, or to an
+   * Observable (made by an interceptor or by the exception filters); for a single response the
+   * server takes that Promise as it is (and an Observable's last value), without another promise
+   * per call. Failures, wherever they surface, reach the error handlers registered above.
+   */
   private adapt(handler: MessageHandler, method: MethodDescriptor): CallHandler {
-    // A thrown primitive (`throw 'text'`) matches no error handler, so it is logged here.
-    const logPrimitive = (error: unknown): never => {
-      if (!(error instanceof Object)) this.logUnexpected(error);
-      throw error;
-    };
-    // Nest resolves to the handler's value, or to an Observable (made by an interceptor or by the
-    // exception filters); the server takes a single response's last value from an Observable.
-    const watch = (value: unknown): unknown => (isObservable(value) ? value.pipe(catchError(logPrimitive)) : value);
-    return (request, context) => {
-      const result = handler(request, context) as Promise<unknown>;
-      if (!method.responseStream) return result.then(watch, logPrimitive);
-      return streamResult(result).then(watch);
-    };
+    if (!method.responseStream) return handler as CallHandler;
+    return (request, context) => streamResult(handler(request, context) as Promise<unknown>);
   }
 
   /** Logs an error the client sees only as UNKNOWN with a generic message: its text stays on the server. */
