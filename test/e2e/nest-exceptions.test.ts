@@ -165,6 +165,16 @@ describe('Nest exceptions become gRPC statuses', () => {
     expect(errors.map((line) => line.message).join('\n')).toContain(SECRET);
   });
 
+  it.each(['a plain Error', 'a thrown string'])('%s failing a response stream is logged on the server too, and its text never reaches the client', async (name) => {
+    const before = logger.lines.length;
+    await expect(lastValueFrom(nest.ours.unary_stream({ value: name, multiplier: 1 }).pipe(toArray()))).rejects.toMatchObject({
+      code: Status.UNKNOWN,
+      message: UNEXPECTED_ERROR_MESSAGE,
+    });
+    const errors = logger.lines.slice(before).filter((line) => line.level === 'error');
+    expect(errors.map((line) => line.message).join('\n')).toContain(SECRET);
+  });
+
   it('mapped exceptions are answers, not server faults: they are not logged as errors', async () => {
     const before = logger.lines.length;
     await expect(nest.ours.unary_unary({ value: 'HttpException 404', multiplier: 1 })).rejects.toMatchObject({ code: Status.NOT_FOUND });
