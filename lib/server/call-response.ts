@@ -43,21 +43,6 @@ function stopPeer(stream: http2.ServerHttp2Stream): void {
   if (!stream.readableEnded && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
 }
 
-const PENDING_TRAILERS = Symbol('pendingTrailers');
-
-/** A stream whose response ended, with the trailers node:http2 will ask for ('wantTrailers'). */
-type EndingStream = http2.ServerHttp2Stream & { [PENDING_TRAILERS]?: Readonly<HeaderBlock> };
-
-/** The 'wantTrailers' listener of every response (`this` is the stream): sends the trailers `end` left on it. */
-function sendPendingTrailers(this: EndingStream): void {
-  const block = this[PENDING_TRAILERS];
-  if (block === undefined || this.destroyed || this.closed) return;
-  this[PENDING_TRAILERS] = undefined;
-  this.sendTrailers(block);
-  // Node submits trailers from a setImmediate; an RST_STREAM sent before that would drop them.
-  if (!this.readableEnded) setImmediate(stopPeer, this);
-}
-
 /**
  * Writes one call's response. The encoding is the client's choice among what it accepts (identity
  * when it accepts nothing better) and is fixed once the headers are sent; the message writer is
@@ -69,6 +54,8 @@ export class CallResponse {
   private encoding: Encoding;
   private compressMessages = true;
   private writer: MessageWriter<unknown> | undefined;
+  /** The trailers to send once node:http2 asks for them. */
+  private pendingTrailers: Readonly<HeaderBlock> | undefined;
 
   constructor(
     private readonly init: ResponseInit,
@@ -184,10 +171,19 @@ export class CallResponse {
       stopPeer(stream);
       return;
     }
-    (stream as EndingStream)[PENDING_TRAILERS] = block;
-    stream.on('wantTrailers', sendPendingTrailers);
+    this.pendingTrailers = block;
+    stream.on('wantTrailers', () => this.sendTrailers());
     if (lastMessage === undefined) stream.end();
     else endWithMessage(stream, lastMessage);
+  }
+
+  private sendTrailers(): void {
+    const stream = this.init.stream;
+    if (this.pendingTrailers === undefined || stream.destroyed || stream.closed) return;
+    stream.sendTrailers(this.pendingTrailers);
+    this.pendingTrailers = undefined;
+    // Node submits trailers from a setImmediate; an RST_STREAM sent before that would drop them.
+    if (!stream.readableEnded) setImmediate(stopPeer, stream);
   }
 
   private acceptable(encoding: Encoding): Encoding {

@@ -38,26 +38,6 @@ const NO_DETAILS: readonly never[] = Object.freeze([]);
 /** The trailing metadata of a call whose handler set none; never handed to user code. */
 const NO_METADATA = new Metadata();
 
-const CALL = Symbol('serverCall');
-
-/** The request stream of a call reading its messages, with the call (the shared listeners below find it there). */
-type ReadStream = http2.ServerHttp2Stream & { [CALL]: ServerCall };
-
-/** The 'data' listener of every call's stream (`this` is the stream): one function for all calls instead of a closure each. */
-function onRequestData(this: ReadStream, chunk: Buffer): void {
-  this[CALL].pushRequestBytes(chunk);
-}
-
-/**
- * The 'end' listener of every call's stream. Node also ends the readable side of a stream the
- * client reset (RST_STREAM), and reports the reset itself only afterwards, in the same turn of
- * the event loop. Looking a turn later keeps a cancellation from passing for the client's
- * half-close (the end of the request messages).
- */
-function onRequestEnd(this: ReadStream): void {
-  deferToNextTurn(this[CALL]);
-}
-
 /** Calls the handler; run inside the call's scope, so that what it starts and how its result is consumed see the call. */
 function invoke(call: ServerCall, request: unknown): void {
   call.invokeHandler(request);
@@ -75,6 +55,7 @@ export class ServerCall implements CallControl, MessageSink<unknown>, SingleSink
   private readonly response: CallResponse;
   private readonly stream: http2.ServerHttp2Stream;
   private reader: MessageReader<unknown> | undefined;
+  private onData: ((chunk: Buffer) => void) | undefined;
   /** How many request messages a unary-request call received, and the first one. */
   private requestCount = 0;
   private request: unknown = undefined;
@@ -176,15 +157,10 @@ export class ServerCall implements CallControl, MessageSink<unknown>, SingleSink
     this.fail(new GrpcError(Status.DEADLINE_EXCEEDED, `The request did not arrive within ${this.settings.requestTimeouts.delayMs} ms`));
   }
 
-  /** The end of the request messages, a turn after node:http2 reported it (see onRequestEnd). */
+  /** The end of the request messages, a turn after node:http2 reported it (see readRequests). */
   runDeferred(): void {
     if (this.stream.closed) this.streamClosed();
     else this.reader?.end();
-  }
-
-  /** Request bytes from the stream ('data'). */
-  pushRequestBytes(chunk: Buffer): void {
-    this.reader?.push(chunk);
   }
 
   /** Calls the handler with the request (or the request stream) and sends what it returns; runs in the call's scope. */
@@ -217,9 +193,14 @@ export class ServerCall implements CallControl, MessageSink<unknown>, SingleSink
       sink,
     );
     this.reader = reader;
-    (this.stream as ReadStream)[CALL] = this;
-    this.stream.on('data', onRequestData);
-    this.stream.on('end', onRequestEnd);
+    this.onData = (chunk: Buffer) => reader.push(chunk);
+    this.stream.on('data', this.onData);
+    // Node also ends the readable side of a stream the client reset (RST_STREAM), and reports the
+    // reset itself only afterwards, in the same turn of the event loop. Looking a turn later keeps
+    // a cancellation from passing for the client's half-close (the end of the request messages).
+    // (Closures here, not shared listeners finding the call in a property of the stream: such a
+    // property changes the stream's hidden class and measured slower.)
+    this.stream.on('end', () => deferToNextTurn(this));
   }
 
   private requestStream(): MessageSource<unknown> {
@@ -347,7 +328,8 @@ export class ServerCall implements CallControl, MessageSink<unknown>, SingleSink
    */
   private discardRequests(): void {
     if (this.stream.readableEnded) return;
-    if (this.reader !== undefined) this.stream.off('data', onRequestData);
+    if (this.onData !== undefined) this.stream.off('data', this.onData);
+    this.onData = undefined;
     this.stream.resume();
   }
 
