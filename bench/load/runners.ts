@@ -61,6 +61,9 @@ class WindowLoop implements CallEnds {
   completed = 0;
   /** Calls ended in any phase, any status. */
   finished = 0;
+  /** The `finished` count at which `atRound` runs (Infinity: none waits). */
+  private roundEnd = Infinity;
+  private atRound: (() => void) | undefined;
 
   ended(startedMs: number, status: string | undefined): boolean {
     this.finished++;
@@ -69,51 +72,69 @@ class WindowLoop implements CallEnds {
       if (status === '0') this.completed++;
       else fail(this.failures, status);
     }
+    if (this.finished === this.roundEnd) this.atRound!();
     return this.phase !== Phase.Stopping;
+  }
+
+  /**
+   * Runs `action` synchronously when the next call ends that makes `finished` a multiple of
+   * `slots` (a whole round of calls: with thousands in flight they end in waves of `slots`), or
+   * after `maxMs` if none does; resolves with whether the round's end came in time.
+   */
+  atNextRound(slots: number, maxMs: number, action: () => void): Promise<boolean> {
+    return new Promise((resolve) => {
+      const run = (inTime: boolean) => {
+        clearTimeout(timer);
+        this.roundEnd = Infinity;
+        this.atRound = undefined;
+        action();
+        resolve(inTime);
+      };
+      const timer = setTimeout(() => run(false), maxMs);
+      this.roundEnd = (Math.floor(this.finished / slots) + 1) * slots;
+      this.atRound = () => run(true);
+    });
   }
 }
 
 function noop(): void {}
 
-/** Sleeps `minMs`, then on until `enough()` holds (checked every 50 ms) or `maxMs` have passed; false if `maxMs` cut it. */
-async function waitFor(minMs: number, maxMs: number, enough: () => boolean): Promise<boolean> {
-  const started = performance.now();
-  await sleep(minMs);
-  while (!enough()) {
-    if (performance.now() - started >= maxMs) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
 /**
  * Unary-response calls back to back on every slot of `calls` (node:http2 or frame-level); counts
- * calls that end OK within the measured window. With many calls in flight a call can outlast the
- * nominal times, so the warm-up lasts until every slot has completed a call and the window until
- * as many calls as there are slots completed in it (each at most 5× its nominal length or 3 s;
- * the report notes a cut). Calls still in flight at the end are abandoned (the connections are
- * reset). `unitsPerCall` converts calls to the rate's unit.
+ * calls that end OK within the measured window. Both ends of the window are call ends that
+ * complete a round of as many calls as there are slots: at 50×100 the calls end in waves of
+ * 5,000, and a window ending mid-wave would count up to a whole wave more or less (rates came
+ * out as exact multiples of 2,500/s). So the warm-up lasts at least `warmupMs` and until a round
+ * ends, and the window at least `durationMs` and until its next round ends (each at most 5× its
+ * nominal length or 3 s; the report notes a cut). Calls still in flight at the end are
+ * abandoned (the connections are reset). `unitsPerCall` converts calls to the rate's unit.
  */
 export async function runWindow(calls: WindowCalls, unitsPerCall: number, timing: Timing, onPhase: PhaseListener): Promise<LoadResult> {
   const notes: string[] = [];
   const slots = calls.slots;
   const loop = new WindowLoop();
   calls.start(loop);
-  if (!(await waitFor(timing.warmupMs, Math.max(5 * timing.warmupMs, 3000), () => loop.finished >= slots))) {
-    notes.push(`warm-up cut after ${loop.finished} of ${slots} first calls ended`);
-  }
-  loop.phase = Phase.Measure;
-  onPhase('measure');
-  const started = performance.now();
-  const cpu = new CpuWindow();
+  let started = 0;
+  let cpu!: CpuWindow;
+  await sleep(timing.warmupMs);
+  const warmed = await loop.atNextRound(slots, Math.max(4 * timing.warmupMs, 3000), () => {
+    loop.phase = Phase.Measure;
+    onPhase('measure');
+    started = performance.now();
+    cpu = new CpuWindow();
+  });
+  if (!warmed) notes.push(`warm-up cut after ${loop.finished} calls ended, before a round of ${slots} did`);
+  await sleep(timing.durationMs);
+  let elapsedMs = 0;
+  let usage!: ReturnType<CpuWindow['stop']>;
   const windowCapMs = Math.max(5 * timing.durationMs, 3000);
-  if (!(await waitFor(timing.durationMs, windowCapMs, () => loop.completed + sum(loop.failures) >= slots))) {
-    notes.push(`window cut at ${windowCapMs} ms with fewer calls ended than in flight`);
-  }
-  loop.phase = Phase.Stopping;
-  const elapsedMs = performance.now() - started;
-  const usage = cpu.stop(elapsedMs);
-  onPhase('done');
+  const whole = await loop.atNextRound(slots, windowCapMs - timing.durationMs, () => {
+    loop.phase = Phase.Stopping;
+    elapsedMs = performance.now() - started;
+    usage = cpu.stop(elapsedMs);
+    onPhase('done');
+  });
+  if (!whole) notes.push(`window cut at ${windowCapMs} ms before a round of ${slots} calls ended`);
   const units = loop.completed * unitsPerCall;
   return { completed: loop.completed, failures: loop.failures, units, elapsedMs, rate: (units / elapsedMs) * 1000, latency: latencyOf(loop.histogram), ...usage, notes };
 }

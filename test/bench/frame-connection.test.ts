@@ -269,6 +269,11 @@ describe('runWindow with the frame-level load generator against node:http2', () 
         }
         expect(result.latency.samples).toBeGreaterThanOrEqual(result.completed);
         expect(server.requests).toBeGreaterThan(result.completed);
+        // The window lasts its nominal time and then to the end of a round: whole multiples of the 2 × 5 slots.
+        const ended = result.completed + Object.values(result.failures).reduce((total, count) => total + count, 0);
+        expect(ended).toBeGreaterThanOrEqual(10);
+        expect(ended % 10).toBe(0);
+        expect(result.elapsedMs).toBeGreaterThanOrEqual(TIMING.durationMs);
       } finally {
         for (const connection of connections) connection.destroy();
         await server.close();
