@@ -4,6 +4,7 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { from, Observable } from 'rxjs';
 import type { GrpcClientOptions } from '../client/client-options.js';
 import { GrpcClient } from '../client/grpc-client.js';
+import { enableCallScope } from '../server/call-scope.js';
 import { GrpcError } from '../protocol/grpc-error.js';
 import { type LoadOptions, loadStubs } from '../protocol/load-stub.js';
 import { Status } from '../protocol/status.js';
@@ -37,6 +38,8 @@ export class GrpcClientProxy extends ClientProxy {
 
   constructor(private readonly options: GrpcClientProxyOptions = {}) {
     super();
+    // Its GrpcClients are made at their first call, often inside a handler: the scope they propagate from must be on before.
+    if (options.propagate !== false) enableCallScope();
     if (options.protos !== undefined) {
       for (const service of Object.values(loadStubs(options.protos, undefined, options.loader))) this.services.set(service.name, service);
     }
