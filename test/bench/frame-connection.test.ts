@@ -204,6 +204,7 @@ async function startServer(status: string, settings: http2.Settings = {}): Promi
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
+      if (stream.destroyed) return; // the window ended and the connection was reset as the request arrived
       const ok = headers[':path'] === HEADERS[':path'] && headers.te === 'trailers' && Buffer.concat(chunks).equals(BODY);
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': ok ? status : '3' }));
@@ -233,6 +234,7 @@ describe('runWindow with the frame-level load generator against node:http2', () 
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (stream.destroyed) return; // the window ended and the connection was reset as the request arrived
         if (Buffer.concat(chunks).equals(body)) received++;
         stream.respond({ ':status': 200, 'grpc-status': '0' }, { endStream: true });
       });
