@@ -5,8 +5,8 @@
  *
  * On Node 20 an AsyncLocalStorage in use hooks every promise the process creates, which costs a
  * server 5–10 % of its CPU per call (more on the Nest path, which makes many promises). So the
- * server keeps the scope only once something can read it: a GrpcClient that propagates, a call
- * to `currentCallContext()`, `runInCallScope()` or `enableCallScope()`.
+ * server keeps the scope only once something can read it: a GrpcClient or GrpcClientProxy that
+ * propagates, a call to `currentCallContext()`, `runInCallScope()` or `enableCallScope()`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { GrpcContext } from './grpc-context.js';
@@ -16,8 +16,8 @@ let enabled = false;
 
 /**
  * Makes every call the servers of this process start from now on run in its call scope. A
- * GrpcClient that propagates (the default) calls it when constructed; call it at startup if
- * handlers use `currentCallContext()` and the process creates no such client.
+ * GrpcClient or GrpcClientProxy that propagates (the default) calls it when constructed; call it
+ * at startup if handlers use `currentCallContext()` and the process creates no such client.
  */
 export function enableCallScope(): void {
   enabled = true;
