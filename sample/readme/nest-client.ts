@@ -9,7 +9,7 @@ export class Greeter {
   constructor(@InjectGrpcClient(exampleStub) private readonly example: GrpcClient<typeof exampleStub>) {}
 
   greet(name: string): Promise<ExampleReply> {
-    return this.example.unary_unary({ value: name, multiplier: 2 }, { timeout: 500 });
+    return this.example.unary_unary({ value: name, multiplier: 2 }, { timeout: 5_000 });
   }
 }
 

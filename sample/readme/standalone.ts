@@ -6,7 +6,7 @@ import { type ExampleReply, type ExampleRequest, exampleStub } from './generated
 
 export async function useClient(target = 'localhost:50051') {
   await using client = new GrpcClient(target, exampleStub); // or 'dns:///name:port', 'unix:///path', [t1, t2]: see Deploying
-  const reply = await client.unary_unary({ value: 'A' }, { timeout: 500 }); // typed from the stub
+  const reply = await client.unary_unary({ value: 'A' }, { timeout: 5_000 }); // typed from the stub
 
   const replies = await lastValueFrom(client.unary_stream({ value: 'B' }).pipe(toArray())); // a cold Observable: unsubscribe cancels
   for await (const r of client.unaryStream({ value: 'C' })) { // camelCase alias; also async-iterable
