@@ -9,7 +9,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { errorName, FLAG, FRAME, FrameError, FrameParser, frameBytes, type FrameHandler, MAX_WINDOW, PREFACE, SETTING, settingsFrame, windowUpdateFrame } from './h2-frames.js';
+import { DEFAULT_WINDOW, errorName, FLAG, FRAME, FrameError, FrameParser, frameBytes, type FrameHandler, MAX_WINDOW, PREFACE, SETTING, settingsFrame, windowUpdateFrame } from './h2-frames.js';
 import { HpackDecoder, HpackError, type HeaderSink } from './hpack-decoder.js';
 import { OutgoingFrames } from './outgoing-frames.js';
 import type { RequestFrames } from './request-frames.js';
@@ -26,7 +26,6 @@ export interface CallEnds {
 
 /** What the client advertises: the largest stream window, and the connection window raised to the largest. */
 const RECEIVE_WINDOW = MAX_WINDOW;
-const DEFAULT_WINDOW = 65_535;
 /** Received DATA bytes after which the connection window is topped up again (a quarter of it). */
 const REPLENISH_AT = 2 ** 29;
 const SETTINGS_ACK = frameBytes(FRAME.SETTINGS, FLAG.ACK, 0);

@@ -30,6 +30,9 @@ export const FRAME_HEADER_SIZE = 9;
 /** The largest window (and window increment) HTTP/2 allows, 2^31-1. */
 export const MAX_WINDOW = 0x7fffffff;
 
+/** The initial flow-control window of a connection and of a stream until SETTINGS say otherwise (RFC 9113 6.9.2). */
+export const DEFAULT_WINDOW = 65_535;
+
 /** A frame the peer got wrong: a connection error with its HTTP/2 error code (1 PROTOCOL_ERROR, 6 FRAME_SIZE_ERROR). */
 export class FrameError extends Error {
   constructor(

@@ -28,7 +28,7 @@ export const HUFFMAN_CODE_LENGTHS: readonly number[] = [
 ];
 
 /** The symbol HPACK reserves for padding; it must never appear decoded. */
-export const EOS = 256;
+const EOS = 256;
 const MAX_LENGTH = 30;
 
 /** Number of codes of each length 0..30. */

@@ -25,10 +25,8 @@ function generatorFor(scenario: Scenario, asked: LoadGenerator | undefined): Loa
 }
 
 /** Measures a window scenario with the chosen generator (frame-level connections are opened after the answer check). */
-async function window(scenario: Scenario, job: LoadJob, sessions: http2.ClientHttp2Session[], onPhase: PhaseListener): Promise<LoadResult> {
-  const headers = requestHeaders(PATHS[scenario.rpc], job.port, scenario.gzip);
+async function window(scenario: Scenario, job: LoadJob, loadgen: LoadGenerator, headers: http2.OutgoingHttpHeaders, sessions: http2.ClientHttp2Session[], onPhase: PhaseListener): Promise<LoadResult> {
   const body = callBody(scenario);
-  const loadgen = generatorFor(scenario, job.loadgen);
   const connections = loadgen === 'frames' ? await FrameCalls.connect(job.port, scenario.connections) : [];
   try {
     const calls: WindowCalls = loadgen === 'frames' ? new FrameCalls(connections, scenario.streams, headers, body) : new Http2Calls(sessions, scenario.streams, headers, body);
@@ -41,9 +39,9 @@ async function window(scenario: Scenario, job: LoadJob, sessions: http2.ClientHt
 async function run(job: LoadJob): Promise<LoadResult> {
   const scenario = scenarioById(job.scenarioId);
   const onPhase = (phase: 'measure' | 'done') => send({ type: 'phase', phase });
-  const frames = generatorFor(scenario, job.loadgen) === 'frames';
+  const loadgen = generatorFor(scenario, job.loadgen);
   // With the frame-level generator, node:http2 makes only the answer check, on one connection.
-  const sessions = await connect(job.port, frames ? 1 : scenario.connections);
+  const sessions = await connect(job.port, loadgen === 'frames' ? 1 : scenario.connections);
   try {
     const check = await checkAnswers(scenario, sessions[0], job.port);
     if (check.problem !== undefined) {
@@ -52,7 +50,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     const headers = requestHeaders(PATHS[scenario.rpc], job.port, scenario.gzip);
     let result: LoadResult;
     if (scenario.kind === 'window') {
-      result = await window(scenario, job, sessions, onPhase);
+      result = await window(scenario, job, loadgen, headers, sessions, onPhase);
     } else if (scenario.kind === 'server-stream') {
       const length = scenario.request().multiplier;
       const warmup = callBody(scenario, { value: 's', multiplier: Math.min(length, job.timing.streamWarmupMessages) });

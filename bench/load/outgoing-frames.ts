@@ -6,11 +6,8 @@
  * connection and stream send windows allow. `take()` joins them into one buffer, so each turn
  * costs one socket write however many calls it started.
  */
-import { FLAG, FRAME, FRAME_HEADER_SIZE, FrameError, MAX_WINDOW, writeFrameHeader } from './h2-frames.js';
+import { DEFAULT_WINDOW, FLAG, FRAME, FRAME_HEADER_SIZE, FrameError, MAX_WINDOW, writeFrameHeader } from './h2-frames.js';
 import type { RequestFrames } from './request-frames.js';
-
-/** HTTP/2's initial windows and frame size before the server's SETTINGS say otherwise. */
-const DEFAULT_WINDOW = 65_535;
 
 /** A request body being sent in pieces. */
 interface BodyState {

@@ -52,7 +52,7 @@ export function encodeHeaderBlock(headers: readonly (readonly [string, string])[
 }
 
 /** The [name, value] pairs of node:http2-style request headers, in their order. */
-export function headerPairs(headers: http2.OutgoingHttpHeaders): [string, string][] {
+function headerPairs(headers: http2.OutgoingHttpHeaders): [string, string][] {
   return Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]);
 }
 

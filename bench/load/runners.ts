@@ -139,12 +139,6 @@ export async function runWindow(calls: WindowCalls, unitsPerCall: number, timing
   return { completed: loop.completed, failures: loop.failures, units, elapsedMs, rate: (units / elapsedMs) * 1000, latency: latencyOf(loop.histogram), ...usage, notes };
 }
 
-function sum(counts: Record<string, number>): number {
-  let total = 0;
-  for (const count of Object.values(counts)) total += count;
-  return total;
-}
-
 /** One response-streaming call's outcome. */
 interface StreamCall {
   ms: number;

@@ -59,6 +59,8 @@ const GRPC_CONTENT_TYPE_PATTERN = /^application\/grpc(?:$|[+;])/i;
 export class CallAttempt<Res> implements MessageSink<Res> {
   private failure: GrpcError | undefined;
   private trailerBlock: { headers: ReceivedHeaders; raw: string[] } | undefined;
+  /** The status read from `trailerBlock`, kept: an OK status may be asked for again once the reader ends. */
+  private trailerStatus: CallStatus | undefined;
   private reader: MessageReader<Res> | undefined;
   /** False while a reader has messages to deliver. */
   private readerDone = true;
@@ -96,18 +98,14 @@ export class CallAttempt<Res> implements MessageSink<Res> {
 
   /** Every response message was delivered (from the reader). */
   end(): void {
-    this.readerFinished();
+    this.readerDone = true;
+    this.report();
   }
 
   /** The responses could not be read (from the reader). */
   error(error: GrpcError): void {
     this.fail(error);
-    this.readerFinished();
-  }
-
-  private readerFinished(): void {
-    this.readerDone = true;
-    this.report();
+    this.end();
   }
 
   /**
@@ -197,7 +195,7 @@ export class CallAttempt<Res> implements MessageSink<Res> {
     const local = this.host.callError ?? this.failure;
     if (local !== undefined) return statusOf(local);
     if (this.trailerBlock !== undefined) {
-      const status = statusFromTrailers(this.trailerBlock.headers, Metadata.fromRawHeaders(this.trailerBlock.raw));
+      const status = (this.trailerStatus ??= statusFromTrailers(this.trailerBlock.headers, Metadata.fromRawHeaders(this.trailerBlock.raw)));
       if (status.code !== Status.OK) return status;
       if (!this.readerDone) return undefined;
       if (!this.host.method.responseStream && this.responseCount !== 1) {

@@ -9,7 +9,7 @@ import { Status } from '../protocol/status.js';
 import { type FlowControl, MessageSource } from '../transport/message-source.js';
 
 /** The error a failed status stands for. */
-export function errorOf(status: CallStatus): GrpcError {
+function errorOf(status: CallStatus): GrpcError {
   return new GrpcError(status.code, status.message, status.details, status.metadata);
 }
 

@@ -3,9 +3,8 @@
  * encoding rather than once per call.
  */
 import type { Encoding } from '../protocol/compression.js';
-import { type HeaderBlock, requestHeaders } from '../protocol/headers.js';
+import { addCallHeaders, type HeaderBlock, requestHeaders } from '../protocol/headers.js';
 import type { Metadata } from '../protocol/metadata.js';
-import { formatTimeout } from '../protocol/timeout.js';
 import type { Subchannel } from './subchannel.js';
 
 /** The header that tells the server how many attempts of this call came before (gRFC A6). */
@@ -39,9 +38,7 @@ export class RequestHeaderBlocks {
     const fixed = this.fixed(subchannel, path, encoding);
     const { timeoutMs, metadata, previousAttempts } = fields;
     if (timeoutMs === undefined && (metadata === undefined || metadata.size === 0) && previousAttempts === 0) return fixed;
-    const block: HeaderBlock = { ...fixed };
-    if (timeoutMs !== undefined) block['grpc-timeout'] = formatTimeout(timeoutMs);
-    if (metadata !== undefined) Object.assign(block, metadata.toHeaders());
+    const block = addCallHeaders({ ...fixed }, timeoutMs, metadata);
     if (previousAttempts > 0) block[PREVIOUS_ATTEMPTS_HEADER] = String(previousAttempts);
     return block;
   }

@@ -173,8 +173,13 @@ export function requestHeaders(options: RequestHeaderOptions): HeaderBlock {
     'user-agent': options.userAgent ?? DEFAULT_USER_AGENT,
   };
   if (options.encoding !== 'identity') block['grpc-encoding'] = options.encoding;
-  if (options.timeoutMs !== undefined) block['grpc-timeout'] = formatTimeout(options.timeoutMs);
-  return addMetadata(block, options.metadata);
+  return addCallHeaders(block, options.timeoutMs, options.metadata);
+}
+
+/** Adds one call's own request headers to `block`: `grpc-timeout` (when `timeoutMs` is given) and the metadata. */
+export function addCallHeaders(block: HeaderBlock, timeoutMs: number | undefined, metadata: Metadata | undefined): HeaderBlock {
+  if (timeoutMs !== undefined) block['grpc-timeout'] = formatTimeout(timeoutMs);
+  return addMetadata(block, metadata);
 }
 
 /**

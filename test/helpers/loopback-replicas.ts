@@ -5,7 +5,6 @@
  * serves. A replica can be killed (forceShutdown) and started again on the same IP and port.
  */
 import * as grpc from '@grpc/grpc-js';
-import net from 'node:net';
 import { type GrpcContext, GrpcServer } from '../../lib/index.js';
 import { exampleImplementation } from './example-service.js';
 import { deferred } from './harness.js';
@@ -134,14 +133,8 @@ export class Replica {
   }
 }
 
-/** A port nothing listens on at 127.0.0.1 (it was free a moment ago). */
-export async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on at 127.0.0.1 (it was free a moment ago): nginx.ts's freePort. */
+export { freePort as deadPort } from './nginx.js';
 
 /**
  * Starts `count` replicas on 127.0.0.1, 127.0.0.2, … sharing one port: the first binds port 0,
