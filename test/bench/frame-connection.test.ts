@@ -275,7 +275,8 @@ describe('runWindow with the frame-level load generator against node:http2', () 
         const ended = result.completed + Object.values(result.failures).reduce((total, count) => total + count, 0);
         expect(ended).toBeGreaterThanOrEqual(10);
         expect(ended % 10).toBe(0);
-        expect(result.elapsedMs).toBeGreaterThanOrEqual(TIMING.durationMs);
+        // A timer may fire up to a millisecond early against performance.now() (libuv caches the loop's time).
+        expect(result.elapsedMs).toBeGreaterThanOrEqual(TIMING.durationMs - 1);
       } finally {
         for (const connection of connections) connection.destroy();
         await server.close();
